@@ -1,0 +1,61 @@
+// swift-tools-version: 6.0
+//
+// MedCIL: medical images from raw hospital exports to incrementally trained models.
+//
+// Layers (dependencies point down only):
+//   C shims        CDicom (DCMTK), CNIfTI (libnifti2), CBLAS (OpenBLAS)
+//   readers, I/O   ArrayFiles (.npy, atomic files), DicomIO
+//   utilities      Console (progress and summaries)
+//   ingestion      Ingest (site converters, label maps, splits, reports), Phantoms
+//   commands       Commands (swift-argument-parser), and the thin `medcil` executable
+import PackageDescription
+
+let dcmtkLibraries: [LinkerSetting] = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd"]
+    .map { .linkedLibrary($0) }
+
+let package = Package(
+    name: "MedCIL",
+    products: [
+        .executable(name: "medcil", targets: ["medcil"]),
+        .library(name: "MedCILIngest", targets: ["Ingest", "Phantoms"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // C shims
+        .target(name: "CDicom", linkerSettings: dcmtkLibraries),
+        .target(name: "CNIfTI"),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas"),
+
+        // Readers and array I/O
+        .target(name: "ArrayFiles"),
+        .target(name: "DicomIO", dependencies: ["CDicom", "ArrayFiles"]),
+
+        // Utilities
+        .target(name: "Console"),
+
+        // Ingestion
+        .target(name: "Ingest", dependencies: [
+            "DicomIO", "ArrayFiles", "Console", .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "Phantoms", dependencies: ["DicomIO", "Ingest"]),
+
+        // Commands and the executable
+        .target(name: "Commands", dependencies: [
+            "Ingest", "Phantoms", "DicomIO", "ArrayFiles", "Console",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], resources: [.copy("Peers")]),
+        .executableTarget(name: "medcil", dependencies: ["Commands"]),
+
+        // Tests
+        .testTarget(name: "ArrayFilesTests", dependencies: ["ArrayFiles", "TestSupport"]),
+        .testTarget(name: "DicomIOTests", dependencies: ["DicomIO", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "DicomIO", "ArrayFiles", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["ArrayFiles", "DicomIO", "Console"], path: "Tests/TestSupport"),
+    ],
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,84 @@
+import Foundation
+import Yams
+
+/// Reads YAML configs into `Codable` structs with readable errors, and writes resolved
+/// configs back as YAML.
+public enum ConfigLoader {
+    public static func load<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw IngestError.config("cannot read \(url.path)")
+        }
+        do {
+            return try YAMLDecoder().decode(T.self, from: text)
+        } catch {
+            throw IngestError.config("\(url.lastPathComponent): \(describe(error))")
+        }
+    }
+
+    /// YAML with sorted keys, so that the same config always gives the same bytes.
+    public static func yaml<T: Encodable>(_ value: T) throws -> String {
+        let encoder = YAMLEncoder()
+        encoder.options.sortKeys = true
+        return try encoder.encode(value)
+    }
+
+    /// Turns a DecodingError into "at frames.mode: 'evenly' is not one of all, even, clips".
+    public static func describe(_ error: Error) -> String {
+        guard let decoding = error as? DecodingError else {
+            if let ingest = error as? IngestError { return ingest.description }
+            return "\(error)"
+        }
+        func path(_ keys: [CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
+        switch decoding {
+        case .keyNotFound(let key, let context):
+            let at = path(context.codingPath)
+            return "missing key '\(key.stringValue)'\(at.isEmpty ? "" : " in \(at)")"
+        case .typeMismatch(let type, let context):
+            return "at \(path(context.codingPath)): expected \(type); \(context.debugDescription)"
+        case .valueNotFound(_, let context):
+            return "at \(path(context.codingPath)): missing value"
+        case .dataCorrupted(let context):
+            // Yams wraps errors thrown while decoding (ours among them) as "not valid YAML".
+            if let underlying = context.underlyingError { return describe(underlying) }
+            let at = path(context.codingPath)
+            return (at.isEmpty ? "" : "at \(at): ") + context.debugDescription
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
+
+/// Coding key for checking that a YAML mapping has no unknown keys (typos must not be
+/// silently ignored in a site's converter).
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { return nil }
+}
+
+extension Decoder {
+    /// Throws when the mapping has keys outside `allowed`.
+    func rejectUnknownKeys(_ allowed: [String], in section: String) throws {
+        let container = try container(keyedBy: AnyKey.self)
+        let unknown = container.allKeys.map(\.stringValue).filter { !allowed.contains($0) }
+        if !unknown.isEmpty {
+            throw IngestError.config("unknown key\(unknown.count == 1 ? "" : "s") \(unknown.sorted().map { "'\($0)'" }.joined(separator: ", ")) in \(section) (known: \(allowed.joined(separator: ", ")))")
+        }
+    }
+}
+
+/// A string enum that lists its values when a config has an unknown one.
+public protocol ConfigEnum: RawRepresentable, CaseIterable, Codable where RawValue == String {}
+
+public extension ConfigEnum {
+    init(from decoder: Decoder) throws {
+        let raw = try decoder.singleValueContainer().decode(String.self)
+        guard let value = Self(rawValue: raw) else {
+            throw IngestError.config("'\(raw)' is not one of \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self = value
+    }
+}

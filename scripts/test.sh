@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: install the libraries, the Python references and
+# the public test files, then build and run every test (optimised, with testability, because
+# the numeric and end-to-end tests are slow in debug builds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+swift build -c release --product medcil
+swift test -c release -Xswiftc -enable-testing "$@"
