@@ -4,7 +4,7 @@
 //
 // Layers (dependencies point down only):
 //   C shims        CDicom (DCMTK), CNIfTI (libnifti2), CBLAS (OpenBLAS)
-//   readers, I/O   ArrayFiles (.npy, atomic files), DicomIO
+//   readers, I/O   ArrayFiles (.npy, atomic files), DicomIO, NiftiIO
 //   utilities      Console (progress and summaries)
 //   ingestion      Ingest (site converters, label maps, splits, reports), Phantoms
 //   commands       Commands (swift-argument-parser), and the thin `medcil` executable
@@ -32,19 +32,20 @@ let package = Package(
         // Readers and array I/O
         .target(name: "ArrayFiles"),
         .target(name: "DicomIO", dependencies: ["CDicom", "ArrayFiles"]),
+        .target(name: "NiftiIO", dependencies: ["CNIfTI", "ArrayFiles"]),
 
         // Utilities
         .target(name: "Console"),
 
         // Ingestion
         .target(name: "Ingest", dependencies: [
-            "DicomIO", "ArrayFiles", "Console", .product(name: "Yams", package: "Yams"),
+            "DicomIO", "NiftiIO", "ArrayFiles", "Console", .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "Phantoms", dependencies: ["DicomIO", "Ingest"]),
+        .target(name: "Phantoms", dependencies: ["DicomIO", "NiftiIO", "Ingest"]),
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [
-            "Ingest", "Phantoms", "DicomIO", "ArrayFiles", "Console",
+            "Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "Console",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("Peers")]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),
@@ -53,6 +54,7 @@ let package = Package(
         .testTarget(name: "ArrayFilesTests", dependencies: ["ArrayFiles", "TestSupport"]),
         .testTarget(name: "DicomIOTests", dependencies: ["DicomIO", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "NiftiIOTests", dependencies: ["NiftiIO", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "DicomIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["ArrayFiles", "DicomIO", "Console"], path: "Tests/TestSupport"),
     ],

@@ -1,0 +1,19 @@
+/// Why a NIfTI file could not be read or written; each case renders as one line for reports.
+public enum NiftiError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file is missing, truncated or not NIfTI.
+    case unreadable(String)
+    /// A datatype outside uint8, int8, int16, uint16, int32, uint32, float32, float64.
+    case unsupportedDatatype(code: Int, name: String)
+    /// The header is inconsistent (dimensions, affine, scaling).
+    case badHeader(String)
+    case writeFailed(String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let why): return "unreadable NIfTI: \(why)"
+        case .unsupportedDatatype(let code, let name): return "unsupported NIfTI datatype \(name) (code \(code))"
+        case .badHeader(let why): return "bad NIfTI header: \(why)"
+        case .writeFailed(let why): return "cannot write NIfTI: \(why)"
+        }
+    }
+}
