@@ -1,15 +1,91 @@
 #include "cnifti.h"
 
-int cnifti_header_version(const char *path) {
+#include <string.h>
+
+int cnifti_probe(const char *path, cnifti_probe_result *out) {
+    memset(out, 0, sizeof(*out));
     znzFile file = znzopen(path, "rb", nifti_is_gzfile(path));
-    if (znz_isnull(file)) return 0;
-    unsigned char bytes[4] = {0, 0, 0, 0};
-    const size_t got = znzread(bytes, 1, 4, file);
+    if (znz_isnull(file)) return -1;
+    unsigned char bytes[sizeof(nifti_2_header)];
+    memset(bytes, 0, sizeof(bytes));
+    const size_t got = znzread(bytes, 1, sizeof(bytes), file);
     znzclose(file);
-    if (got != 4) return 0;
+    if (got < 4) return -1;
     const unsigned little = bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | ((unsigned)bytes[3] << 24);
     const unsigned big = bytes[3] | (bytes[2] << 8) | (bytes[1] << 16) | ((unsigned)bytes[0] << 24);
-    if (little == 348 || big == 348) return 1;
-    if (little == 540 || big == 540) return 2;
+    const int host_little = nifti_short_order() == 1; /* LSB_FIRST */
+    if (little == 348 || big == 348) out->version = 1;
+    else if (little == 540 || big == 540) out->version = 2;
+    else return 0;
+    out->big_endian = (little == 348 || little == 540) ? 0 : 1;
+    const int swap = out->big_endian == host_little;
+    if (out->version == 1) {
+        if (got < sizeof(nifti_1_header)) return -2;
+        nifti_1_header h;
+        memcpy(&h, bytes, sizeof(h));
+        if (swap) swap_nifti_header(&h, 1);
+        out->has_magic = (memcmp(h.magic, "n+1", 4) == 0 || memcmp(h.magic, "ni1", 4) == 0);
+        out->scl_slope = h.scl_slope;
+        out->scl_inter = h.scl_inter;
+        out->pixdim0 = h.pixdim[0];
+    } else {
+        if (got < sizeof(nifti_2_header)) return -2;
+        nifti_2_header h;
+        memcpy(&h, bytes, sizeof(h));
+        if (swap) swap_nifti_header(&h, 2);
+        out->has_magic = (memcmp(h.magic, "n+2", 4) == 0 || memcmp(h.magic, "ni2", 4) == 0);
+        out->scl_slope = h.scl_slope;
+        out->scl_inter = h.scl_inter;
+        out->pixdim0 = h.pixdim[0];
+    }
     return 0;
+}
+
+int cnifti_header_version(const char *path) {
+    cnifti_probe_result probe;
+    if (cnifti_probe(path, &probe) == -1) return 0;
+    return probe.version;
+}
+
+void cnifti_quiet(void) {
+    nifti_set_debug_level(0);
+}
+
+nifti_image *cnifti_read_header(const char *path) {
+    return nifti_image_read(path, 0);
+}
+
+int64_t cnifti_read_voxels(const nifti_image *nim, void *buffer, int64_t bytes) {
+    if (nim == NULL || nim->iname == NULL || buffer == NULL || bytes < 0) return -1;
+    znzFile file = znzopen(nim->iname, "rb", nifti_is_gzfile(nim->iname));
+    if (znz_isnull(file)) return -1;
+    if (znzseek(file, (long)nim->iname_offset, SEEK_SET) < 0) {
+        znzclose(file);
+        return -1;
+    }
+    int64_t done = 0;
+    unsigned char *out = buffer;
+    while (done < bytes) {
+        const size_t chunk = (size_t)((bytes - done) > (1 << 26) ? (1 << 26) : (bytes - done));
+        const size_t got = znzread(out + done, 1, chunk, file);
+        if (got == 0) break;
+        done += (int64_t)got;
+    }
+    znzclose(file);
+    if (done == bytes && nim->swapsize > 1 && nim->byteorder != nifti_short_order()) {
+        nifti_swap_Nbytes(bytes / nim->swapsize, nim->swapsize, buffer);
+    }
+    return done;
+}
+
+int cnifti_write(nifti_image *nim, const char *path) {
+    if (nim == NULL || path == NULL) return -1;
+    if (nifti_set_filenames(nim, path, 0, 1) != 0) return -1;
+    nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+    /* write_opts 1|2: write the voxels and leave the stream open, so that the result of
+     * closing it (the final gzip flush) can be checked. */
+    znzFile file = nifti_image_write_hdr_img2(nim, 3, "wb", NULL, NULL);
+    if (znz_isnull(file)) return -1;
+    const int closed = Xznzclose(&file);
+    return closed == 0 ? 0 : -2;
 }

@@ -7,7 +7,7 @@ import Ingest
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert a site's raw export into normalized .npy shards with canonical labels.",
-        subcommands: [ConvertEcho.self]
+        subcommands: [ConvertEcho.self, ConvertMR.self]
     )
 }
 

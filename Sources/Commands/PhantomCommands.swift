@@ -8,7 +8,7 @@ import Phantoms
 struct Phantom: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write synthetic hospital exports (the embedded default data) as real DICOM files.",
-        subcommands: [PhantomEcho.self]
+        subcommands: [PhantomEcho.self, PhantomMR.self]
     )
 }
 

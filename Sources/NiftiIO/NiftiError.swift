@@ -6,13 +6,17 @@ public enum NiftiError: Error, CustomStringConvertible, Equatable, Sendable {
     case unsupportedDatatype(code: Int, name: String)
     /// The header is inconsistent (dimensions, affine, scaling).
     case badHeader(String)
+    /// The voxel values cannot be used as asked (a label volume with fractional values).
+    case badValues(String)
     case writeFailed(String)
 
     public var description: String {
         switch self {
         case .unreadable(let why): return "unreadable NIfTI: \(why)"
-        case .unsupportedDatatype(let code, let name): return "unsupported NIfTI datatype \(name) (code \(code))"
+        case .unsupportedDatatype(let code, let name):
+            return "unsupported NIfTI datatype \(name) (code \(code)); MedCIL reads \(NiftiDatatype.allCases.map(\.name).joined(separator: ", "))"
         case .badHeader(let why): return "bad NIfTI header: \(why)"
+        case .badValues(let why): return "unusable voxel values: \(why)"
         case .writeFailed(let why): return "cannot write NIfTI: \(why)"
         }
     }

@@ -121,6 +121,13 @@ import TestSupport
         #expect(names.count >= 8)
         for name in names {
             let url = TestPaths.converters.appendingPathComponent(name)
+            // MR converters (`medcil convert mr`) are the ones with a `pairing` section.
+            if try String(contentsOf: url, encoding: .utf8).contains("\npairing:") {
+                let config = try ConfigLoader.load(MRConverterConfig.self, from: url)
+                let taxonomy = try Taxonomy.load(from: URL(fileURLWithPath: config.taxonomy, relativeTo: url.deletingLastPathComponent()))
+                _ = try MRLabelMap(raw: config.labelMap, taxonomy: taxonomy)
+                continue
+            }
             let config = try ConfigLoader.load(EchoConverterConfig.self, from: url)
             let taxonomy = try Taxonomy.load(from: URL(fileURLWithPath: config.taxonomy, relativeTo: url.deletingLastPathComponent()))
             _ = try LabelMap(raw: config.labelMap, taxonomy: taxonomy)

@@ -12,4 +12,42 @@
  * when the file cannot be read or is neither. */
 int cnifti_header_version(const char *path);
 
+/* What the first bytes of a file say, read without libnifti's interpretation: libnifti
+ * replaces a NaN scl_slope/scl_inter with 0 and reads a .nii without the NIfTI magic as if
+ * it had one, so MedCIL checks both itself. */
+typedef struct {
+    int version;        /* 1, 2, or 0 when sizeof_hdr is neither 348 nor 540 */
+    int big_endian;     /* 1 when the header is big endian */
+    int has_magic;      /* 1 when the magic is n+1 / ni1 (NIfTI-1) or n+2 / ni2 (NIfTI-2) */
+    double scl_slope;   /* as stored (NaN stays NaN) */
+    double scl_inter;
+    double pixdim0;     /* qfac as stored (libnifti reports 0 as 1) */
+} cnifti_probe_result;
+
+/* Reads the header bytes of path (.nii or .nii.gz). Returns 0 on success (version 0 when
+ * the file is not NIfTI), -1 when the file cannot be opened or holds fewer than 4 bytes, -2
+ * when it ends inside the header (version and byte order are set). */
+int cnifti_probe(const char *path, cnifti_probe_result *out);
+
+/* Silences libnifti's own messages on stderr: MedCIL turns every failure into one line of
+ * its own, naming the file. Safe to call more than once. */
+void cnifti_quiet(void);
+
+/* Reads the header and the extensions, not the voxels. NULL when the file cannot be opened
+ * or its header is not a valid NIfTI-1/NIfTI-2 (or ANALYZE) header. */
+nifti_image *cnifti_read_header(const char *path);
+
+/* Reads all voxels of nim (nvox * nbyper bytes) into buffer, in host byte order, exactly as
+ * stored. libnifti's own loader silently replaces NaN and infinite floats with 0, which
+ * would hide broken volumes; this reader does not. Returns the number of bytes read (less
+ * than requested for a truncated file or gzip stream), or -1 when the file cannot be opened
+ * or positioned. */
+int64_t cnifti_read_voxels(const nifti_image *nim, void *buffer, int64_t bytes);
+
+/* Writes nim (header, extensions and voxels) to path as single-file NIfTI-1: .nii, or
+ * gzip-compressed when the path ends in .gz. (libnifti2 3.0.1 cannot write single-file
+ * NIfTI-2: it writes the header, then truncates the file to write the voxels.) Returns 0 on
+ * success, -1 when the file cannot be created, -2 when writing or flushing it fails. */
+int cnifti_write(nifti_image *nim, const char *path);
+
 #endif

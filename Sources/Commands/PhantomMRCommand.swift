@@ -1,0 +1,57 @@
+import ArgumentParser
+import Console
+import Foundation
+import Phantoms
+
+/// `medcil phantom mr --out DIR [--seed S]`
+struct PhantomMR: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mr",
+        abstract: "Shoulder MR volumes and label volumes (NIfTI) of three phantom sites, each stored the way a different study does it.",
+        discussion: """
+        Sites (converters in converters/phantom-mr-<site>.yaml):
+        \(MRPhantomSite.all.map { "  \($0.name): \($0.summary)" }.joined(separator: "\n"))
+        Each volume holds a humerus (head and shaft), a scapula (glenoid cup, neck and curved blade), a clavicle, \
+        muscle, fat and joint fluid, with per-subject size, position and rotation, a bias field and Rician noise; \
+        sites a and b use a T1-weighted contrast, site c a water-saturated Dixon contrast. Affines are not the \
+        identity: flipped axes (a), oblique and permuted axes (b, c). Site a also holds QA-flagged sessions with \
+        broken files (unless --no-faults). Deterministic from --seed.
+        """
+    )
+
+    @Option(help: "Output folder; sites go to <out>/site-<name>/.")
+    var out: String
+
+    @Option(parsing: .upToNextOption, help: "Sites to write (default: all of \(MRPhantomSite.all.map(\.name).joined(separator: ", "))).")
+    var sites: [String] = MRPhantomSite.all.map(\.name)
+
+    @Option(help: "Subjects per site (at least 3; at site a the first half have two sessions).")
+    var subjects: Int = 6
+
+    @Option(help: "Seed.")
+    var seed: UInt64 = 7
+
+    @Flag(inversion: .prefixedNo, help: "Include broken files at site a (truncated, NaN, complex64, 4D, label grid mismatches, unlisted label value, missing label).")
+    var faults = true
+
+    @OptionGroup var shared: SharedOptions
+
+    func validate() throws {
+        guard subjects >= 3 else { throw ValidationError("--subjects must be at least 3 (train, val and test need a subject each)") }
+        let unknown = sites.filter { MRPhantomSite.named($0) == nil }
+        if !unknown.isEmpty { throw ValidationError("unknown site(s) \(unknown.joined(separator: ", ")); sites are \(MRPhantomSite.all.map(\.name).joined(separator: ", "))") }
+    }
+
+    func run() throws {
+        let started = Date()
+        for name in sites {
+            let site = MRPhantomSite.named(name)!
+            let summary = try MRPhantomExporter.export(site: site, to: URL(fileURLWithPath: out), subjects: subjects, seed: seed,
+                                                       faults: faults, workers: shared.workerCount, progress: shared.progress.mode)
+            print("site \(name): \(summary.volumes) volumes of \(summary.subjects) subjects in \(summary.directory.path)")
+            print("  \(site.summary); sequence \(site.sequence.rawValue); labels \(site.labelSummary)")
+            for fault in summary.faults { print("  extra file: \(fault)") }
+        }
+        print(String(format: "done in %.1f s", Date().timeIntervalSince(started)))
+    }
+}
