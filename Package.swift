@@ -7,6 +7,7 @@
 //   readers, I/O   ArrayFiles (.npy, atomic files), DicomIO, NiftiIO
 //   utilities      Console (progress and summaries)
 //   tensor core    TensorCore (float tensors, reverse-mode autograd, ops on OpenBLAS)
+//   networks       NeuralNet (modules with PyTorch keys, layers, model zoo, optimizers, checkpoints)
 //   ingestion      Ingest (site converters, label maps, splits, reports), Phantoms
 //   commands       Commands (swift-argument-parser), and the thin `medcil` executable
 import PackageDescription
@@ -46,6 +47,7 @@ let package = Package(
         // Tensor core and neural networks
         .target(name: "TensorCore", dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")],
                 swiftSettings: kernelSettings),
+        .target(name: "NeuralNet", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
 
         // Ingestion
         .target(name: "Ingest", dependencies: [
@@ -66,6 +68,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "NiftiIOTests", dependencies: ["NiftiIO", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "DicomIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["ArrayFiles", "DicomIO", "Console"], path: "Tests/TestSupport"),
     ],
