@@ -57,7 +57,7 @@ let package = Package(
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [
-            "Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "Console",
+            "Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("Peers")]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),

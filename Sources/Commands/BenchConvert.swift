@@ -9,7 +9,7 @@ import Phantoms
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that run MedCIL and its peer side by side in one invocation and print the ratio.",
-        subcommands: [BenchConvert.self]
+        subcommands: [BenchConvert.self, BenchTrain.self]
     )
 }
 
