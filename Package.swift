@@ -7,7 +7,8 @@
 //   readers, I/O   ArrayFiles (.npy, atomic files), DicomIO, NiftiIO
 //   utilities      Console (progress and summaries)
 //   tensor core    TensorCore (float tensors, reverse-mode autograd, ops on OpenBLAS)
-//   networks       NeuralNet (modules with PyTorch keys, layers, model zoo, optimizers, checkpoints)
+//   networks       NeuralNet (modules with PyTorch keys, layers, model zoo, optimizers, checkpoints),
+//                  DataLoading (shard datasets, augmentation, seeded batching with prefetch)
 //   ingestion      Ingest (site converters, label maps, splits, reports), Phantoms
 //   commands       Commands (swift-argument-parser), and the thin `medcil` executable
 import PackageDescription
@@ -48,6 +49,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")],
                 swiftSettings: kernelSettings),
         .target(name: "NeuralNet", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
+        .target(name: "DataLoading", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
 
         // Ingestion
         .target(name: "Ingest", dependencies: [
@@ -68,7 +70,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "NiftiIOTests", dependencies: ["NiftiIO", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "DicomIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["ArrayFiles", "DicomIO", "Console"], path: "Tests/TestSupport"),
     ],

@@ -1,11 +1,33 @@
 import TensorCore
 
-/// The random source of layer initialisation and dropout. Reseed it before building a model
-/// to make initial weights and dropout masks repeatable.
-public enum NeuralNetRandom {
-    nonisolated(unsafe) public static var generator = RandomGenerator(seed: 0)
+#if canImport(Glibc)
+import Glibc
+#endif
 
-    public static func seed(_ seed: UInt64) { generator = RandomGenerator(seed: seed) }
+/// The random source of layer initialisation. Reseed it before building a model to make the
+/// initial weights, and the dropout masks (each Dropout takes its own stream from it when it
+/// is built), repeatable. Per thread, so that models built on different threads do not draw
+/// from one stream in an order that depends on timing.
+public enum NeuralNetRandom {
+    private final class Box { var generator = RandomGenerator(seed: 0) }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { if let raw = $0 { Unmanaged<AnyObject>.fromOpaque(raw).release() } }
+        return key
+    }()
+
+    private static var box: Box {
+        if let raw = pthread_getspecific(key) { return Unmanaged<Box>.fromOpaque(raw).takeUnretainedValue() }
+        let box = Box()
+        pthread_setspecific(key, Unmanaged.passRetained(box).toOpaque())
+        return box
+    }
+
+    /// This thread's generator.
+    public static var generator: RandomGenerator { box.generator }
+
+    public static func seed(_ seed: UInt64) { box.generator = RandomGenerator(seed: seed) }
 }
 
 /// PyTorch's default initialisation of conv and linear layers (kaiming_uniform with a = sqrt(5)):
@@ -143,14 +165,20 @@ public final class Dropout: Module {
     public let probability: Double
     public let channelwise: Bool
     public var monteCarlo = false
+    /// This layer's own random stream (taken from NeuralNetRandom when built; reseed with
+    /// `reseed`).
+    public private(set) var generator: RandomGenerator
 
     public init(_ probability: Double, channelwise: Bool = false) {
         self.probability = probability
         self.channelwise = channelwise
+        generator = NeuralNetRandom.generator.split()
     }
 
+    public func reseed(_ seed: UInt64) { generator = RandomGenerator(seed: seed) }
+
     public override func forward(_ x: Tensor) -> Tensor {
-        dropout(x, probability: probability, active: training || monteCarlo, channelwise: channelwise, generator: NeuralNetRandom.generator)
+        dropout(x, probability: probability, active: training || monteCarlo, channelwise: channelwise, generator: generator)
     }
 }
 

@@ -46,6 +46,8 @@ public final class Tensor: CustomStringConvertible, @unchecked Sendable {
         self.requiresGrad = requiresGrad
     }
 
+    /// A float64 tensor (literals without a type give float32).
+    @_disfavoredOverload
     public convenience init(_ values: [Double], shape: [Int], requiresGrad: Bool = false) {
         precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
         self.init(shape: shape, dtype: .float64, zeroed: false)
