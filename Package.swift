@@ -6,12 +6,19 @@
 //   C shims        CDicom (DCMTK), CNIfTI (libnifti2), CBLAS (OpenBLAS)
 //   readers, I/O   ArrayFiles (.npy, atomic files), DicomIO, NiftiIO
 //   utilities      Console (progress and summaries)
+//   tensor core    TensorCore (float tensors, reverse-mode autograd, ops on OpenBLAS)
+//   networks       NeuralNet (modules with PyTorch keys, layers, model zoo, optimizers, checkpoints),
+//                  DataLoading (shard datasets, augmentation, seeded batching with prefetch)
 //   ingestion      Ingest (site converters, label maps, splits, reports), Phantoms
 //   commands       Commands (swift-argument-parser), and the thin `medcil` executable
 import PackageDescription
 
 let dcmtkLibraries: [LinkerSetting] = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd"]
     .map { .linkedLibrary($0) }
+
+/// Numeric kernels: no overflow or exclusivity checks in release builds (their loops index
+/// through unsafe pointers with bounds established up front).
+let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "MedCIL",
@@ -22,6 +29,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
     ],
     targets: [
         // C shims
@@ -37,6 +45,12 @@ let package = Package(
         // Utilities
         .target(name: "Console"),
 
+        // Tensor core and neural networks
+        .target(name: "TensorCore", dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")],
+                swiftSettings: kernelSettings),
+        .target(name: "NeuralNet", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
+        .target(name: "DataLoading", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
+
         // Ingestion
         .target(name: "Ingest", dependencies: [
             "DicomIO", "NiftiIO", "ArrayFiles", "Console", .product(name: "Yams", package: "Yams"),
@@ -45,7 +59,7 @@ let package = Package(
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [
-            "Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "Console",
+            "Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("Peers")]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),
@@ -55,6 +69,8 @@ let package = Package(
         .testTarget(name: "DicomIOTests", dependencies: ["DicomIO", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "NiftiIOTests", dependencies: ["NiftiIO", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "DicomIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["ArrayFiles", "DicomIO", "Console"], path: "Tests/TestSupport"),
     ],

@@ -19,4 +19,22 @@ fetch() {  # name==version folder
 fetch pydicom==3.0.2 pydicom
 fetch pydicom-data==1.0.0 pydicom-data
 fetch nibabel==5.4.2 nibabel
+
+# The 8x8 handwritten digits of scikit-learn (1797 real images), as .npy, for the convergence
+# test: taken from the wheel's sklearn/datasets/data/digits.csv.gz.
+if [ ! -f .testdata/digits/.complete ]; then
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --dest .testdata/wheels scikit-learn==1.9.1
+  python3 - <<'PY'
+import glob, gzip, io, os, zipfile
+import numpy as np
+wheel = sorted(glob.glob(".testdata/wheels/scikit_learn-1.9.1-*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    text = gzip.decompress(z.read("sklearn/datasets/data/digits.csv.gz")).decode()
+data = np.loadtxt(io.StringIO(text), delimiter=",")
+os.makedirs(".testdata/digits", exist_ok=True)
+np.save(".testdata/digits/images.npy", data[:, :64].reshape(-1, 8, 8).astype(np.uint8))
+np.save(".testdata/digits/labels.npy", data[:, 64].astype(np.int64))
+open(".testdata/digits/.complete", "w").close()
+PY
+fi
 echo "test data in .testdata/"

@@ -9,7 +9,7 @@ import Phantoms
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that run MedCIL and its peer side by side in one invocation and print the ratio.",
-        subcommands: [BenchConvert.self, BenchConvertMR.self]
+        subcommands: [BenchConvert.self, BenchConvertMR.self, BenchTrain.self]
     )
 }
 

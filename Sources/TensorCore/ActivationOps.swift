@@ -1,0 +1,121 @@
+import RealModule
+
+/// Activations, softmax and dropout, with gradients.
+extension Tensor {
+    /// max(x, 0); the gradient passes where the output is positive.
+    public func relu() -> Tensor {
+        let out = Tensor(shape: shape, dtype: dtype, zeroed: false)
+        func forward<T: TensorScalar>(_: T.Type) {
+            let x = pointer(T.self), z = out.pointer(T.self)
+            Parallel.forEachChunk(count, grain: 1 << 16) { _, range in
+                for i in range { z[i] = x[i] > 0 ? x[i] : 0 }
+            }
+        }
+        dtype == .float32 ? forward(Float.self) : forward(Double.self)
+        return record(out, "relu", [self]) { [unowned out] g in
+            let dx = Tensor(shape: g.shape, dtype: g.dtype, zeroed: false)
+            func backward<T: TensorScalar>(_: T.Type) {
+                let y = out.pointer(T.self), gp = g.pointer(T.self), d = dx.pointer(T.self)
+                Parallel.forEachChunk(g.count, grain: 1 << 16) { _, range in
+                    for i in range { d[i] = y[i] > 0 ? gp[i] : 0 }
+                }
+            }
+            g.dtype == .float32 ? backward(Float.self) : backward(Double.self)
+            return [dx]
+        }
+    }
+
+    /// 1 / (1 + exp(-x)).
+    public func sigmoid() -> Tensor {
+        let out = Tensor(shape: shape, dtype: dtype, zeroed: false)
+        func forward<T: TensorScalar>(_: T.Type) {
+            let x = pointer(T.self), z = out.pointer(T.self)
+            for i in 0..<count { z[i] = 1 / (1 + T.exp(-x[i])) }
+        }
+        dtype == .float32 ? forward(Float.self) : forward(Double.self)
+        return record(out, "sigmoid", [self]) { [unowned out] g in
+            let y = out.detach()
+            return [g * y * (1 - y)]
+        }
+    }
+
+    /// Softmax along `axis` (max-subtracted for stability).
+    public func softmax(axis: Int) -> Tensor {
+        let out = softmaxCore(axis: axis, log: false)
+        let a = normalizedAxis(axis)
+        return record(out, "softmax", [self]) { [unowned out] g in
+            // dx = y * (g - sum(g * y))
+            let y = out.detach()
+            return [y * (g - (g * y).sum(axes: [a], keepDims: true))]
+        }
+    }
+
+    /// log(softmax(x)) along `axis`, computed as x - logsumexp(x).
+    public func logSoftmax(axis: Int) -> Tensor {
+        let out = softmaxCore(axis: axis, log: true)
+        let a = normalizedAxis(axis)
+        return record(out, "logSoftmax", [self]) { [unowned out] g in
+            // dx = g - softmax(x) * sum(g)
+            let p = out.detach().exp()
+            return [g - p * g.sum(axes: [a], keepDims: true)]
+        }
+    }
+
+    func softmaxCore(axis: Int, log: Bool) -> Tensor {
+        let a = normalizedAxis(axis)
+        let outer = shape[..<a].reduce(1, *), n = shape[a], inner = shape[(a + 1)...].reduce(1, *)
+        let out = Tensor(shape: shape, dtype: dtype, zeroed: false)
+        func kernel<T: TensorScalar>(_: T.Type) {
+            let x = pointer(T.self), z = out.pointer(T.self)
+            Parallel.forEachChunk(outer * inner, grain: 256) { _, range in
+                for index in range {
+                    let o = index / inner, i = index % inner
+                    let base = o * n * inner + i
+                    var maxValue = -T.infinity
+                    for k in 0..<n { maxValue = Swift.max(maxValue, x[base + k * inner]) }
+                    var sum: T = 0
+                    for k in 0..<n { sum += T.exp(x[base + k * inner] - maxValue) }
+                    if log {
+                        let logSum = maxValue + T.log(sum)
+                        for k in 0..<n { z[base + k * inner] = x[base + k * inner] - logSum }
+                    } else {
+                        for k in 0..<n { z[base + k * inner] = T.exp(x[base + k * inner] - maxValue) / sum }
+                    }
+                }
+            }
+        }
+        dtype == .float32 ? kernel(Float.self) : kernel(Double.self)
+        return out
+    }
+
+    /// Divides each row (along `axis`) by its L2 norm (clamped at `epsilon`), as
+    /// torch.nn.functional.normalize.
+    public func l2Normalized(axis: Int, epsilon: Double = 1e-12) -> Tensor {
+        let norm = (self * self).sum(axes: [axis], keepDims: true).sqrt()
+        return self / maximum(norm, Tensor.full(norm.shape, value: epsilon, dtype: dtype))
+    }
+}
+
+/// Dropout: zeroes elements with probability `p` and scales the rest by 1/(1-p) when
+/// `active` (training, or Monte Carlo sampling at evaluation); identity otherwise.
+/// `channelwise` drops whole feature maps of NCHW inputs (spatial dropout, Dropout2d).
+public func dropout(_ x: Tensor, probability p: Double, active: Bool, channelwise: Bool = false, generator: RandomGenerator) -> Tensor {
+    guard active, p > 0 else { return x }
+    precondition(p < 1, "dropout probability must be below 1")
+    let units = channelwise ? x.shape[0] * x.shape[1] : x.count
+    let inner = channelwise ? x.count / Swift.max(units, 1) : 1
+    var keep = [UInt8](repeating: 0, count: units)
+    for i in 0..<units { keep[i] = generator.uniform() >= p ? 1 : 0 }
+    let mask = Tensor(shape: x.shape, dtype: x.dtype, zeroed: false)
+    let scale = 1 / (1 - p)
+    func fill<T: TensorScalar>(_: T.Type) {
+        let m = mask.pointer(T.self)
+        let on = T(scale)
+        for u in 0..<units {
+            let v: T = keep[u] == 1 ? on : 0
+            (m + u * inner).update(repeating: v, count: inner)
+        }
+    }
+    x.dtype == .float32 ? fill(Float.self) : fill(Double.self)
+    return x * mask
+}

@@ -1,0 +1,160 @@
+/// 2D convolution and transposed convolution as column matrices and GEMMs.
+///
+/// Convolution of x [N, C, H, W] with w [O, C, KH, KW] is, per image,
+/// out[n] [O, OH*OW] = w [O, C*KH*KW] x im2col(x[n]) [C*KH*KW, OH*OW] (+ bias).
+/// Images are split across threads (each GEMM single-threaded, see `GEMM`); when an image has
+/// few output positions, several images share one GEMM so that it stays large enough to run
+/// near OpenBLAS's peak. The backward pass recomputes the column matrix instead of keeping it.
+struct ConvPlan {
+    let geometry: ConvGeometry
+    let batch: Int
+    let outChannels: Int
+    /// Images per GEMM.
+    let group: Int
+
+    init(geometry: ConvGeometry, batch: Int, outChannels: Int) {
+        self.geometry = geometry
+        self.batch = batch
+        self.outChannels = outChannels
+        // Aim for at least ~2048 columns per GEMM, without starving a thread of images.
+        let perThread = Swift.max(1, (batch + Parallel.threads - 1) / Parallel.threads)
+        group = Swift.max(1, Swift.min(perThread, 2048 / Swift.max(geometry.positions, 1)))
+    }
+
+    var positions: Int { geometry.positions }
+    var patch: Int { geometry.patch }
+
+    /// Image ranges per thread, then groups within: (first image, images in the group).
+    func forEachGroup(_ body: (_ chunk: Int, _ first: Int, _ count: Int) -> Void) {
+        Parallel.forEachChunk(batch) { chunk, images in
+            var n = images.lowerBound
+            while n < images.upperBound {
+                let g = Swift.min(group, images.upperBound - n)
+                body(chunk, n, g)
+                n += g
+            }
+        }
+    }
+
+    /// Copies rows [rows, positions] of `count` consecutive images of a [N, rows, P] tensor
+    /// into one [rows, count*P] matrix (or back, with `scatter`).
+    @inline(__always)
+    static func gather<T: TensorScalar>(_ base: UnsafeMutablePointer<T>, rows: Int, positions: Int, count: Int,
+                                        matrix: UnsafeMutablePointer<T>, scatter: Bool) {
+        for g in 0..<count {
+            for r in 0..<rows {
+                let image = base + (g * rows + r) * positions
+                let block = matrix + r * count * positions + g * positions
+                if scatter { image.update(from: block, count: positions) } else { block.update(from: image, count: positions) }
+            }
+        }
+    }
+}
+
+/// Convolution: x [N, C, H, W], weight [O, C, KH, KW] (PyTorch's OIHW), bias [O] or nil.
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)) -> Tensor {
+    precondition(x.rank == 4 && weight.rank == 4 && x.shape[1] == weight.shape[1],
+                 "conv2d of \(x.shape) with weight \(weight.shape)")
+    precondition(x.dtype == weight.dtype && (bias?.dtype ?? x.dtype) == x.dtype, "conv2d dtype mismatch")
+    let geometry = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3],
+                                kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
+    precondition(geometry.outH > 0 && geometry.outW > 0, "conv2d output would be empty for input \(x.shape)")
+    let plan = ConvPlan(geometry: geometry, batch: x.shape[0], outChannels: weight.shape[0])
+    let out = Tensor(shape: [x.shape[0], plan.outChannels, geometry.outH, geometry.outW], dtype: x.dtype, zeroed: false)
+    x.dtype == .float32 ? convForward(Float.self, plan, x, weight, bias, out) : convForward(Double.self, plan, x, weight, bias, out)
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    return record(out, "conv2d", inputs) { g in
+        var dx: Tensor?, dw: Tensor?
+        if g.dtype == .float32 {
+            (dx, dw) = convBackward(Float.self, plan, x, weight, g, needInput: x.requiresGrad, needWeight: weight.requiresGrad)
+        } else {
+            (dx, dw) = convBackward(Double.self, plan, x, weight, g, needInput: x.requiresGrad, needWeight: weight.requiresGrad)
+        }
+        var grads: [Tensor?] = [dx, dw]
+        if let bias { grads.append(bias.requiresGrad ? g.sum(axes: [0, 2, 3]) : nil) }
+        return grads
+    }
+}
+
+func convForward<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ out: Tensor) {
+    let geometry = plan.geometry
+    let (O, K, P) = (plan.outChannels, plan.patch, plan.positions)
+    let xp = x.pointer(T.self), wp = weight.pointer(T.self), op = out.pointer(T.self)
+    let bp = bias?.pointer(T.self)
+    plan.forEachGroup { _, first, count in
+        let columns = count * P
+        // The column matrix: for a pointwise kernel and one image, the image itself.
+        let direct = geometry.isPointwise && count == 1
+        withScratch(T.self, count: direct ? 0 : K * columns) { scratch in
+            let col: UnsafeMutablePointer<T>
+            if direct {
+                col = xp + first * geometry.imageSize
+            } else {
+                col = scratch
+                if geometry.isPointwise {
+                    ConvPlan.gather(xp + first * geometry.imageSize, rows: K, positions: P, count: count, matrix: col, scatter: false)
+                } else {
+                    for g in 0..<count { geometry.im2col(xp + (first + g) * geometry.imageSize, col + g * P, ldcol: columns) }
+                }
+            }
+            withScratch(T.self, count: count == 1 ? 0 : O * columns) { result in
+                let target = count == 1 ? op + first * O * P : result
+                if let bp {
+                    for o in 0..<O { (target + o * columns).update(repeating: bp[o], count: columns) }
+                }
+                GEMM.run(m: O, n: columns, k: K, a: wp, lda: K, b: col, ldb: columns, beta: bp == nil ? 0 : 1, c: target, ldc: columns)
+                if count > 1 { ConvPlan.gather(op + first * O * P, rows: O, positions: P, count: count, matrix: target, scatter: true) }
+            }
+        }
+    }
+}
+
+func convBackward<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _ x: Tensor, _ weight: Tensor, _ g: Tensor,
+                                   needInput: Bool, needWeight: Bool) -> (Tensor?, Tensor?) {
+    let geometry = plan.geometry
+    let (O, K, P) = (plan.outChannels, plan.patch, plan.positions)
+    let xp = x.pointer(T.self), wp = weight.pointer(T.self), gp = g.pointer(T.self)
+    let dx = needInput ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: !geometry.isPointwise) : nil
+    let chunks = Parallel.chunkCount(plan.batch)
+    // One weight-gradient accumulator per thread, summed in a fixed order afterwards.
+    let partials = needWeight ? (0..<chunks).map { _ in Tensor(shape: weight.shape, dtype: weight.dtype) } : []
+    plan.forEachGroup { chunk, first, count in
+        let columns = count * P
+        withScratch(T.self, count: count == 1 ? 0 : O * columns) { gathered in
+            let dout: UnsafeMutablePointer<T>
+            if count == 1 {
+                dout = gp + first * O * P
+            } else {
+                dout = gathered
+                ConvPlan.gather(gp + first * O * P, rows: O, positions: P, count: count, matrix: dout, scatter: false)
+            }
+            withScratch(T.self, count: K * columns) { col in
+                if needWeight {
+                    if geometry.isPointwise {
+                        ConvPlan.gather(xp + first * geometry.imageSize, rows: K, positions: P, count: count, matrix: col, scatter: false)
+                    } else {
+                        for i in 0..<count { geometry.im2col(xp + (first + i) * geometry.imageSize, col + i * P, ldcol: columns) }
+                    }
+                    GEMM.run(transB: true, m: O, n: K, k: columns, a: dout, lda: columns, b: col, ldb: columns,
+                             beta: 1, c: partials[chunk].pointer(T.self), ldc: K)
+                }
+                if let dx {
+                    // d col = w^T x d out, then fold back onto the input.
+                    GEMM.run(transA: true, m: K, n: columns, k: O, a: wp, lda: K, b: dout, ldb: columns, c: col, ldc: columns)
+                    let dxp = dx.pointer(T.self) + first * geometry.imageSize
+                    if geometry.isPointwise {
+                        ConvPlan.gather(dxp, rows: K, positions: P, count: count, matrix: col, scatter: true)
+                    } else {
+                        for i in 0..<count { geometry.col2im(col + i * P, ldcol: columns, dxp + i * geometry.imageSize) }
+                    }
+                }
+            }
+        }
+    }
+    var dw: Tensor?
+    if needWeight {
+        dw = partials[0]
+        for partial in partials.dropFirst() { addInPlace(dw!, partial) }
+    }
+    return (dx, dw)
+}

@@ -1,0 +1,100 @@
+/// The geometry of a 2D convolution over one image: input channels x height x width, kernel,
+/// stride and zero padding, and the output size they give.
+struct ConvGeometry: Equatable {
+    let channels: Int, height: Int, width: Int
+    let kernelH: Int, kernelW: Int
+    let strideH: Int, strideW: Int
+    let padH: Int, padW: Int
+    let outH: Int, outW: Int
+
+    init(channels: Int, height: Int, width: Int, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
+         outputSize: (Int, Int)? = nil) {
+        self.channels = channels; self.height = height; self.width = width
+        kernelH = kernel.0; kernelW = kernel.1
+        strideH = stride.0; strideW = stride.1
+        padH = padding.0; padW = padding.1
+        if let outputSize {
+            outH = outputSize.0; outW = outputSize.1
+        } else {
+            outH = (height + 2 * padH - kernelH) / strideH + 1
+            outW = (width + 2 * padW - kernelW) / strideW + 1
+        }
+    }
+
+    /// Rows of the column matrix: channels x kernel taps.
+    var patch: Int { channels * kernelH * kernelW }
+    /// Columns of the column matrix: output positions.
+    var positions: Int { outH * outW }
+    var imageSize: Int { channels * height * width }
+    /// A 1x1 kernel with stride 1 and no padding: the image itself is the column matrix.
+    var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
+
+    /// Unfolds one image `x` [C, H, W] into `col` [C*KH*KW, OH*OW] (row stride `ldcol`):
+    /// col[(c, kh, kw), (oh, ow)] = x[c, oh*SH - PH + kh, ow*SW - PW + kw], zero outside.
+    @inline(__always)
+    func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ col: UnsafeMutablePointer<T>, ldcol: Int) {
+        for c in 0..<channels {
+            let plane = x + c * height * width
+            for kh in 0..<kernelH {
+                for kw in 0..<kernelW {
+                    let dst = col + ((c * kernelH + kh) * kernelW + kw) * ldcol
+                    // Output columns whose input column lies inside the image.
+                    let owLo = strideW == 1 ? Swift.max(0, padW - kw) : 0
+                    let owHi = strideW == 1 ? Swift.min(outW, width + padW - kw) : outW
+                    for oh in 0..<outH {
+                        let ih = oh * strideH - padH + kh
+                        let row = dst + oh * outW
+                        if ih < 0 || ih >= height {
+                            row.update(repeating: 0, count: outW)
+                            continue
+                        }
+                        let src = plane + ih * width
+                        if strideW == 1 {
+                            if owLo > 0 { row.update(repeating: 0, count: Swift.min(owLo, outW)) }
+                            if owHi > owLo { (row + owLo).update(from: src + (owLo - padW + kw), count: owHi - owLo) }
+                            if owHi < outW { (row + Swift.max(owHi, 0)).update(repeating: 0, count: outW - Swift.max(owHi, 0)) }
+                        } else {
+                            for ow in 0..<outW {
+                                let iw = ow * strideW - padW + kw
+                                row[ow] = iw >= 0 && iw < width ? src[iw] : 0
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: adds every column entry back to the pixel it came from,
+    /// `x` [C, H, W] += fold(col).
+    @inline(__always)
+    func col2im<T: TensorScalar>(_ col: UnsafePointer<T>, ldcol: Int, _ x: UnsafeMutablePointer<T>) {
+        for c in 0..<channels {
+            let plane = x + c * height * width
+            for kh in 0..<kernelH {
+                for kw in 0..<kernelW {
+                    let src = col + ((c * kernelH + kh) * kernelW + kw) * ldcol
+                    let owLo = strideW == 1 ? Swift.max(0, padW - kw) : 0
+                    let owHi = strideW == 1 ? Swift.min(outW, width + padW - kw) : outW
+                    for oh in 0..<outH {
+                        let ih = oh * strideH - padH + kh
+                        if ih < 0 || ih >= height { continue }
+                        let dst = plane + ih * width
+                        let row = src + oh * outW
+                        if strideW == 1 {
+                            if owHi > owLo {
+                                let shift = kw - padW
+                                for ow in owLo..<owHi { dst[ow + shift] += row[ow] }
+                            }
+                        } else {
+                            for ow in 0..<outW {
+                                let iw = ow * strideW - padW + kw
+                                if iw >= 0 && iw < width { dst[iw] += row[ow] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,208 @@
+/// Pooling and resampling of NCHW images, with gradients. Every (image, channel) plane is
+/// independent, so planes are split across threads.
+
+/// Max pooling; the gradient goes to the (first) maximum of each window. Padding counts as
+/// minus infinity, as in PyTorch.
+public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) -> Tensor {
+    precondition(x.rank == 4, "maxPool2d needs NCHW, not \(x.shape)")
+    let s = stride ?? kernel
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let oh = (h + 2 * padding.0 - kernel.0) / s.0 + 1, ow = (w + 2 * padding.1 - kernel.1) / s.1 + 1
+    let out = Tensor(shape: [n, c, oh, ow], dtype: x.dtype, zeroed: false)
+    var argmax = [Int32](repeating: 0, count: n * c * oh * ow)
+    func forward<T: TensorScalar>(_: T.Type) {
+        let xp = x.pointer(T.self), op = out.pointer(T.self)
+        argmax.withUnsafeMutableBufferPointer { am in
+            let indices = am.baseAddress!
+            Parallel.forEachChunk(n * c) { _, planes in
+                for plane in planes {
+                    let src = xp + plane * h * w, dst = op + plane * oh * ow, arg = indices + plane * oh * ow
+                    for i in 0..<oh {
+                        let h0 = i * s.0 - padding.0
+                        for j in 0..<ow {
+                            let w0 = j * s.1 - padding.1
+                            var best = -T.infinity, at: Int32 = -1
+                            for dh in 0..<kernel.0 {
+                                let ih = h0 + dh
+                                if ih < 0 || ih >= h { continue }
+                                for dw in 0..<kernel.1 {
+                                    let iw = w0 + dw
+                                    if iw < 0 || iw >= w { continue }
+                                    let v = src[ih * w + iw]
+                                    if v > best || at < 0 { best = v; at = Int32(ih * w + iw) }
+                                }
+                            }
+                            dst[i * ow + j] = best
+                            arg[i * ow + j] = at
+                        }
+                    }
+                }
+            }
+        }
+    }
+    x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
+    let saved = argmax
+    return record(out, "maxPool2d", [x]) { g in
+        let dx = Tensor(shape: x.shape, dtype: x.dtype)
+        func backward<T: TensorScalar>(_: T.Type) {
+            let gp = g.pointer(T.self), dp = dx.pointer(T.self)
+            saved.withUnsafeBufferPointer { arg in
+                Parallel.forEachChunk(n * c) { _, planes in
+                    for plane in planes {
+                        let dst = dp + plane * h * w
+                        for k in 0..<(oh * ow) where arg[plane * oh * ow + k] >= 0 {
+                            dst[Int(arg[plane * oh * ow + k])] += gp[plane * oh * ow + k]
+                        }
+                    }
+                }
+            }
+        }
+        g.dtype == .float32 ? backward(Float.self) : backward(Double.self)
+        return [dx]
+    }
+}
+
+/// Average pooling (zero padding counted in the average, PyTorch's default).
+public func avgPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) -> Tensor {
+    precondition(x.rank == 4, "avgPool2d needs NCHW, not \(x.shape)")
+    let s = stride ?? kernel
+    let (h, w) = (x.shape[2], x.shape[3])
+    let oh = (h + 2 * padding.0 - kernel.0) / s.0 + 1, ow = (w + 2 * padding.1 - kernel.1) / s.1 + 1
+    let windows = (0..<oh).map { i in (i * s.0 - padding.0, i * s.0 - padding.0 + kernel.0) }
+    let columns = (0..<ow).map { j in (j * s.1 - padding.1, j * s.1 - padding.1 + kernel.1) }
+    return pooledAverage(x, outH: oh, outW: ow, rows: windows, columns: columns, divisor: { _, _ in Double(kernel.0 * kernel.1) }, name: "avgPool2d")
+}
+
+/// Adaptive average pooling to `output` size, with PyTorch's bins:
+/// rows floor(i*H/OH) ..< ceil((i+1)*H/OH).
+public func adaptiveAvgPool2d(_ x: Tensor, output: (Int, Int)) -> Tensor {
+    precondition(x.rank == 4, "adaptiveAvgPool2d needs NCHW, not \(x.shape)")
+    let (h, w) = (x.shape[2], x.shape[3])
+    let rows = (0..<output.0).map { i in (i * h / output.0, ((i + 1) * h + output.0 - 1) / output.0) }
+    let columns = (0..<output.1).map { j in (j * w / output.1, ((j + 1) * w + output.1 - 1) / output.1) }
+    return pooledAverage(x, outH: output.0, outW: output.1, rows: rows, columns: columns,
+                         divisor: { i, j in Double((rows[i].1 - rows[i].0) * (columns[j].1 - columns[j].0)) }, name: "adaptiveAvgPool2d")
+}
+
+/// Averages over the windows rows[i] x columns[j] (half-open, clipped to the image), divided by
+/// `divisor(i, j)`.
+func pooledAverage(_ x: Tensor, outH: Int, outW: Int, rows: [(Int, Int)], columns: [(Int, Int)],
+                   divisor: (Int, Int) -> Double, name: String) -> Tensor {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let scales = (0..<(outH * outW)).map { 1 / divisor($0 / outW, $0 % outW) }
+    let out = Tensor(shape: [n, c, outH, outW], dtype: x.dtype, zeroed: false)
+    func forward<T: TensorScalar>(_: T.Type) {
+        let xp = x.pointer(T.self), op = out.pointer(T.self)
+        Parallel.forEachChunk(n * c) { _, planes in
+            for plane in planes {
+                let src = xp + plane * h * w, dst = op + plane * outH * outW
+                for i in 0..<outH {
+                    for j in 0..<outW {
+                        var acc: T = 0
+                        for ih in Swift.max(rows[i].0, 0)..<Swift.min(rows[i].1, h) {
+                            for iw in Swift.max(columns[j].0, 0)..<Swift.min(columns[j].1, w) { acc += src[ih * w + iw] }
+                        }
+                        dst[i * outW + j] = acc * T(scales[i * outW + j])
+                    }
+                }
+            }
+        }
+    }
+    x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
+    return record(out, name, [x]) { g in
+        let dx = Tensor(shape: x.shape, dtype: x.dtype)
+        func backward<T: TensorScalar>(_: T.Type) {
+            let gp = g.pointer(T.self), dp = dx.pointer(T.self)
+            Parallel.forEachChunk(n * c) { _, planes in
+                for plane in planes {
+                    let dst = dp + plane * h * w, src = gp + plane * outH * outW
+                    for i in 0..<outH {
+                        for j in 0..<outW {
+                            let v = src[i * outW + j] * T(scales[i * outW + j])
+                            for ih in Swift.max(rows[i].0, 0)..<Swift.min(rows[i].1, h) {
+                                for iw in Swift.max(columns[j].0, 0)..<Swift.min(columns[j].1, w) { dst[ih * w + iw] += v }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        g.dtype == .float32 ? backward(Float.self) : backward(Double.self)
+        return [dx]
+    }
+}
+
+public enum UpsampleMode: String, Sendable { case nearest, bilinear }
+
+/// Resizes NCHW images to `size` (H, W): nearest (PyTorch's "nearest": source = floor(dst *
+/// in / out)) or bilinear with align_corners = false (source = (dst + 0.5) * in / out - 0.5,
+/// clamped at 0).
+public func upsample(_ x: Tensor, size: (Int, Int), mode: UpsampleMode) -> Tensor {
+    precondition(x.rank == 4, "upsample needs NCHW, not \(x.shape)")
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (oh, ow) = size
+    // Per output row/column: two source indices and the weight of the second.
+    func taps(_ inSize: Int, _ outSize: Int) -> [(Int, Int, Double)] {
+        let scale = Double(inSize) / Double(outSize)
+        return (0..<outSize).map { o in
+            switch mode {
+            case .nearest:
+                let i = Swift.min(Int((Double(o) * scale).rounded(.down)), inSize - 1)
+                return (i, i, 0)
+            case .bilinear:
+                let src = Swift.max((Double(o) + 0.5) * scale - 0.5, 0)
+                let i0 = Swift.min(Int(src.rounded(.down)), inSize - 1)
+                let i1 = Swift.min(i0 + 1, inSize - 1)
+                return (i0, i1, src - Double(i0))
+            }
+        }
+    }
+    let rows = taps(h, oh), columns = taps(w, ow)
+    let out = Tensor(shape: [n, c, oh, ow], dtype: x.dtype, zeroed: false)
+    func forward<T: TensorScalar>(_: T.Type) {
+        let xp = x.pointer(T.self), op = out.pointer(T.self)
+        Parallel.forEachChunk(n * c) { _, planes in
+            for plane in planes {
+                let src = xp + plane * h * w, dst = op + plane * oh * ow
+                for i in 0..<oh {
+                    let (r0, r1, ry) = rows[i]
+                    let wy = T(ry)
+                    for j in 0..<ow {
+                        let (c0, c1, rx) = columns[j]
+                        let wx = T(rx)
+                        let top = src[r0 * w + c0] * (1 - wx) + src[r0 * w + c1] * wx
+                        let bottom = src[r1 * w + c0] * (1 - wx) + src[r1 * w + c1] * wx
+                        dst[i * ow + j] = top * (1 - wy) + bottom * wy
+                    }
+                }
+            }
+        }
+    }
+    x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
+    return record(out, "upsample", [x]) { g in
+        let dx = Tensor(shape: x.shape, dtype: x.dtype)
+        func backward<T: TensorScalar>(_: T.Type) {
+            let gp = g.pointer(T.self), dp = dx.pointer(T.self)
+            Parallel.forEachChunk(n * c) { _, planes in
+                for plane in planes {
+                    let dst = dp + plane * h * w, src = gp + plane * oh * ow
+                    for i in 0..<oh {
+                        let (r0, r1, ry) = rows[i]
+                        let wy = T(ry)
+                        for j in 0..<ow {
+                            let (c0, c1, rx) = columns[j]
+                            let wx = T(rx)
+                            let v = src[i * ow + j]
+                            dst[r0 * w + c0] += v * (1 - wy) * (1 - wx)
+                            dst[r0 * w + c1] += v * (1 - wy) * wx
+                            dst[r1 * w + c0] += v * wy * (1 - wx)
+                            dst[r1 * w + c1] += v * wy * wx
+                        }
+                    }
+                }
+            }
+        }
+        g.dtype == .float32 ? backward(Float.self) : backward(Double.self)
+        return [dx]
+    }
+}

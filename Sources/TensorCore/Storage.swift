@@ -1,0 +1,104 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The bytes behind a tensor: 64-byte aligned, possibly shared by views (reshapes).
+///
+/// Training allocates the same buffer sizes every step. `BufferPool` keeps freed buffers by
+/// exact size and hands them out again, so a step neither calls malloc for its activations
+/// nor page-faults fresh memory in; `BufferPool.limit` caps what it keeps.
+public final class Storage: @unchecked Sendable {
+    public let pointer: UnsafeMutableRawPointer
+    public let byteCount: Int
+
+    init(byteCount: Int, zeroed: Bool) {
+        self.byteCount = byteCount
+        pointer = BufferPool.shared.take(byteCount)
+        if zeroed { memset(pointer, 0, byteCount) }
+    }
+
+    deinit { BufferPool.shared.give(pointer, byteCount: byteCount) }
+
+    @inline(__always)
+    func typed<T>(_ type: T.Type) -> UnsafeMutablePointer<T> {
+        pointer.assumingMemoryBound(to: T.self)
+    }
+}
+
+/// Free buffers by exact size. Thread-safe.
+public final class BufferPool: @unchecked Sendable {
+    public static let shared = BufferPool()
+
+    /// Most bytes kept in free lists (default 1 GiB; MEDCIL_POOL_MB overrides).
+    public var limit: Int
+    private var free: [Int: [UnsafeMutableRawPointer]] = [:]
+    private var cached = 0
+    private var lock = pthread_mutex_t()
+    /// Bytes currently handed out, and the most ever at once (for memory reports).
+    public private(set) var live = 0
+    public private(set) var peakLive = 0
+
+    init() {
+        pthread_mutex_init(&lock, nil)
+        let megabytes = ProcessInfo.processInfo.environment["MEDCIL_POOL_MB"].flatMap(Int.init) ?? 1024
+        limit = megabytes << 20
+    }
+
+    func take(_ byteCount: Int) -> UnsafeMutableRawPointer {
+        let size = max(byteCount, 1)
+        pthread_mutex_lock(&lock)
+        live += size
+        peakLive = max(peakLive, live)
+        if var list = free[size], let pointer = list.popLast() {
+            free[size] = list
+            cached -= size
+            pthread_mutex_unlock(&lock)
+            return pointer
+        }
+        pthread_mutex_unlock(&lock)
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, size) == 0, let raw else { fatalError("out of memory allocating \(size) bytes") }
+        return raw
+    }
+
+    func give(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
+        let size = max(byteCount, 1)
+        pthread_mutex_lock(&lock)
+        live -= size
+        // Small buffers are cheap to malloc; keep the large ones that recur every step.
+        if size >= 4096 && cached + size <= limit {
+            free[size, default: []].append(pointer)
+            cached += size
+            pthread_mutex_unlock(&lock)
+            return
+        }
+        pthread_mutex_unlock(&lock)
+        Glibc.free(pointer)
+    }
+
+    /// Releases every cached buffer.
+    public func trim() {
+        pthread_mutex_lock(&lock)
+        let lists = free
+        free = [:]
+        cached = 0
+        pthread_mutex_unlock(&lock)
+        for (_, list) in lists { for pointer in list { Glibc.free(pointer) } }
+    }
+
+    /// Resets the high-water mark to what is live now.
+    public func resetPeak() {
+        pthread_mutex_lock(&lock)
+        peakLive = live
+        pthread_mutex_unlock(&lock)
+    }
+}
+
+/// Runs `body` with a scratch buffer of `count` elements (pooled, uninitialised), kept alive
+/// for exactly the body's duration.
+@inline(__always)
+func withScratch<T, R>(_: T.Type, count: Int, _ body: (UnsafeMutablePointer<T>) throws -> R) rethrows -> R {
+    let storage = Storage(byteCount: Swift.max(count, 1) * MemoryLayout<T>.stride, zeroed: false)
+    return try withExtendedLifetime(storage) { try body(storage.typed(T.self)) }
+}

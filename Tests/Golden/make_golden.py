@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Golden tensors from PyTorch for MedCIL's parity tests (Tests/NeuralNetTests/GoldenTests.swift).
+
+For every case this writes, under Tests/Golden/<case>/:
+  weights.safetensors   the module's initial state_dict (seeded PyTorch initialisation)
+  input.npy             the input (float32)
+  probe.npy             a fixed tensor; the loss is sum(output * probe)
+  output.npy            the forward output in training mode
+  input_grad.npy        d loss / d input
+  grads.safetensors     d loss / d parameter, by state_dict key
+  state.safetensors     the state after the forward pass (BatchNorm running statistics)
+  sgd.safetensors       parameters after one SGD step (lr 0.1, momentum 0.9, weight decay 1e-4)
+  adam.safetensors      parameters after one Adam step from the initial weights (lr 1e-2, weight decay 1e-4)
+  case.json             how the case is built (the Swift test builds the same module)
+Loss cases (no parameters) write input.npy, target files, loss.npy and input_grad.npy.
+
+Run: python3 Tests/Golden/make_golden.py   (torch and safetensors; CPU; deterministic)
+The Swift tests compare with a normwise relative tolerance of 1e-4:
+max|swift - torch| <= 1e-4 * max(max|torch|, 1e-6), per tensor.
+"""
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "Sources", "Commands", "Peers"))
+import torch_models as M  # noqa: E402
+
+torch.use_deterministic_algorithms(True)
+torch.set_num_threads(1)
+
+
+def save_npy(folder, name, tensor):
+    np.save(os.path.join(folder, name + ".npy"), tensor.detach().cpu().numpy().astype(np.float32))
+
+
+def state(module):
+    return {k: v.detach().clone().contiguous() for k, v in module.state_dict().items()}
+
+
+def module_case(name, build, input_shape, spec, seed=0, extra_forward=None, optimizers=True):
+    folder = os.path.join(HERE, name)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    torch.manual_seed(seed)
+    module = build()
+    module.train()
+    initial = state(module)
+    save_file(initial, os.path.join(folder, "weights.safetensors"))
+    generator = torch.Generator().manual_seed(seed + 1)
+    x = torch.randn(*input_shape, generator=generator, requires_grad=True)
+    forward = extra_forward or (lambda m, t: m(t))
+    out = forward(module, x)
+    probe = torch.randn(*out.shape, generator=generator)
+    (out * probe).sum().backward()
+    save_npy(folder, "input", x)
+    save_npy(folder, "probe", probe)
+    save_npy(folder, "output", out)
+    save_npy(folder, "input_grad", x.grad)
+    grads = {k: p.grad.detach().clone() for k, p in module.named_parameters() if p.grad is not None}
+    if grads:
+        save_file(grads, os.path.join(folder, "grads.safetensors"))
+    save_file(state(module), os.path.join(folder, "state.safetensors"))
+    params = [p for p in module.parameters()]
+    if params and optimizers:
+        sgd = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-4)
+        sgd.step()
+        save_file({k: v.detach().clone() for k, v in module.named_parameters()}, os.path.join(folder, "sgd.safetensors"))
+        # Adam from the initial weights with the same gradients.
+        module.load_state_dict(initial)
+        for (k, p) in module.named_parameters():
+            p.grad = grads[k].clone() if k in grads else None
+        adam = torch.optim.Adam(params, lr=1e-2, weight_decay=1e-4)
+        adam.step()
+        save_file({k: v.detach().clone() for k, v in module.named_parameters()}, os.path.join(folder, "adam.safetensors"))
+    with open(os.path.join(folder, "case.json"), "w") as f:
+        json.dump(spec, f, indent=1, sort_keys=True)
+    print(f"{name}: output {tuple(out.shape)}, {len(grads)} parameter gradients")
+
+
+def loss_case(name, inputs, targets, loss_fn, spec):
+    folder = os.path.join(HERE, name)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    leaves = [t.clone().requires_grad_(True) for t in inputs]
+    loss = loss_fn(*leaves, *targets)
+    loss.backward()
+    for i, (t, leaf) in enumerate(zip(inputs, leaves)):
+        save_npy(folder, f"input{i}", t)
+        save_npy(folder, f"input{i}_grad", leaf.grad if leaf.grad is not None else torch.zeros_like(t))
+    for i, t in enumerate(targets):
+        if torch.is_tensor(t):
+            save_npy(folder, f"target{i}", t.float())
+    save_npy(folder, "loss", loss.reshape(1))
+    with open(os.path.join(folder, "case.json"), "w") as f:
+        json.dump(spec, f, indent=1, sort_keys=True)
+    print(f"{name}: loss {loss.item():.6f}")
+
+
+class Wrap(nn.Module):
+    """A functional op with parameters, for layer cases."""
+
+    def __init__(self, layer, fn=None):
+        super().__init__()
+        self.layer = layer
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(self.layer, x) if self.fn else self.layer(x)
+
+
+def main():
+    g = torch.Generator().manual_seed(1234)
+    # ---- layers
+    module_case("layer_conv2d", lambda: Wrap(nn.Conv2d(3, 5, 3, stride=2, padding=1, bias=True)), (2, 3, 9, 8),
+                {"kind": "conv2d", "in": 3, "out": 5, "kernel": 3, "stride": 2, "padding": 1, "bias": True})
+    module_case("layer_conv2d_pointwise", lambda: Wrap(nn.Conv2d(4, 6, 1, bias=False)), (3, 4, 5, 5),
+                {"kind": "conv2d", "in": 4, "out": 6, "kernel": 1, "stride": 1, "padding": 0, "bias": False})
+    module_case("layer_conv_transpose2d", lambda: Wrap(nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1, bias=True)), (2, 4, 5, 6),
+                {"kind": "conv_transpose2d", "in": 4, "out": 3, "kernel": 4, "stride": 2, "padding": 1, "bias": True})
+    module_case("layer_linear", lambda: Wrap(nn.Linear(7, 4)), (5, 7), {"kind": "linear", "in": 7, "out": 4})
+    module_case("layer_batchnorm", lambda: Wrap(nn.BatchNorm2d(4, momentum=0.3)), (3, 4, 5, 5),
+                {"kind": "batchnorm", "channels": 4, "momentum": 0.3})
+    module_case("layer_batchnorm_momentum1", lambda: Wrap(nn.BatchNorm2d(3, momentum=1.0)), (4, 3, 3, 3),
+                {"kind": "batchnorm", "channels": 3, "momentum": 1.0})
+    module_case("layer_groupnorm", lambda: Wrap(nn.GroupNorm(2, 4)), (3, 4, 5, 5), {"kind": "groupnorm", "groups": 2, "channels": 4})
+    module_case("layer_continual_norm", lambda: Wrap(M.ContinualNorm(8, groups=4)), (3, 8, 4, 4),
+                {"kind": "continual_norm", "channels": 8, "groups": 4})
+    module_case("layer_cosine_linear", lambda: Wrap(M.CosineLinear(6, 4)), (5, 6), {"kind": "cosine_linear", "in": 6, "out": 4})
+    module_case("layer_split_cosine_linear", lambda: Wrap(M.SplitCosineLinear(6, 3, 2)), (5, 6),
+                {"kind": "split_cosine_linear", "in": 6, "old": 3, "new": 2})
+    # Functional ops (no parameters) ride on an identity module.
+    ops = {
+        "op_maxpool": (lambda x: F.max_pool2d(x, 3, stride=2, padding=1), (2, 3, 9, 7)),
+        "op_avgpool": (lambda x: F.avg_pool2d(x, 2), (2, 3, 8, 6)),
+        "op_adaptive_avgpool": (lambda x: F.adaptive_avg_pool2d(x, (3, 2)), (2, 3, 7, 5)),
+        "op_upsample_bilinear": (lambda x: F.interpolate(x, size=(9, 7), mode="bilinear", align_corners=False), (2, 2, 4, 3)),
+        "op_upsample_nearest": (lambda x: F.interpolate(x, scale_factor=2, mode="nearest"), (2, 2, 3, 4)),
+        "op_softmax": (lambda x: F.softmax(x, dim=1), (3, 5, 2)),
+        "op_log_softmax": (lambda x: F.log_softmax(x, dim=1), (3, 5, 2)),
+        "op_roll_flip": (lambda x: torch.flip(torch.roll(x, shifts=(2, -1), dims=(2, 3)), dims=(3,)), (2, 2, 5, 6)),
+    }
+    for name, (fn, shape) in ops.items():
+        module_case(name, lambda fn=fn: Wrap(nn.Identity(), lambda _, x: fn(x)), shape, {"kind": name})
+    # ---- losses
+    logits = torch.randn(6, 4, generator=g)
+    labels = torch.tensor([0, 3, 1, 2, 3, 0])
+    loss_case("loss_cross_entropy_weighted", [logits], [labels],
+              lambda x, y: F.cross_entropy(x, y, weight=torch.tensor([0.5, 2.0, 1.0, 1.5])),
+              {"kind": "cross_entropy", "weights": [0.5, 2.0, 1.0, 1.5]})
+    soft = torch.softmax(torch.randn(6, 4, generator=g), dim=1)
+    loss_case("loss_cross_entropy_soft", [logits], [soft], lambda x, t: F.cross_entropy(x, t), {"kind": "cross_entropy_soft"})
+    pixel_logits = torch.randn(2, 3, 4, 5, generator=g)
+    pixel_labels = torch.randint(0, 3, (2, 4, 5), generator=g)
+    loss_case("loss_cross_entropy_pixels", [pixel_logits], [pixel_labels],
+              lambda x, y: F.cross_entropy(x, y, weight=torch.tensor([0.2, 1.0, 3.0])),
+              {"kind": "cross_entropy", "weights": [0.2, 1.0, 3.0]})
+    teacher = torch.randn(6, 4, generator=g)
+    loss_case("loss_distillation", [logits], [teacher],
+              lambda s, t: F.kl_div(F.log_softmax(s / 2.0, dim=1), F.softmax(t / 2.0, dim=1), reduction="batchmean") * 4.0,
+              {"kind": "distillation", "temperature": 2.0})
+    a, b = torch.randn(5, 7, generator=g), torch.randn(5, 7, generator=g)
+    loss_case("loss_cosine_embedding", [a, b], [torch.tensor([1, -1, 1, 1, -1])],
+              lambda x, y, t: F.cosine_embedding_loss(x, y, t, margin=0.1), {"kind": "cosine_embedding", "margin": 0.1})
+    x1, x2 = torch.randn(8, generator=g), torch.randn(8, generator=g)
+    loss_case("loss_margin_ranking", [x1, x2], [torch.tensor([1, -1, 1, 1, -1, 1, -1, 1])],
+              lambda p, q, t: F.margin_ranking_loss(p, q, t, margin=0.3), {"kind": "margin_ranking", "margin": 0.3})
+    image = torch.randn(2, 3, 6, 5, generator=g)
+
+    def tv(x):
+        d1 = x[:, :, :, :-1] - x[:, :, :, 1:]
+        d2 = x[:, :, :-1, :] - x[:, :, 1:, :]
+        d3 = x[:, :, 1:, :-1] - x[:, :, :-1, 1:]
+        d4 = x[:, :, :-1, :-1] - x[:, :, 1:, 1:]
+        return torch.norm(d1) + torch.norm(d2) + torch.norm(d3) + torch.norm(d4)
+    loss_case("loss_total_variation", [image], [], tv, {"kind": "total_variation"})
+    probs_target = F.one_hot(torch.randint(0, 3, (2, 6, 5), generator=g), 3).permute(0, 3, 1, 2).float()
+
+    def dice(x, t):
+        p = F.softmax(x, dim=1)
+        inter = (p * t).sum(dim=(0, 2, 3))
+        total = p.sum(dim=(0, 2, 3)) + t.sum(dim=(0, 2, 3))
+        return 1 - ((2 * inter + 1e-6) / (total + 1e-6)).mean()
+    loss_case("loss_soft_dice", [image], [probs_target], dice, {"kind": "soft_dice"})
+    # ---- the model zoo (dropout 0: masks are random in both frameworks)
+    module_case("model_small_cnn", lambda: M.SmallCNN(1, 5, widths=(8, 16, 16, 32), input_size=32), (2, 1, 32, 32),
+                {"kind": "small_cnn", "in": 1, "classes": 5, "widths": [8, 16, 16, 32], "input_size": 32})
+    # Optimizer goldens for two models are enough (the update rules do not depend on the model);
+    # the others keep the files small.
+    module_case("model_resnet18_cifar", lambda: M.ResNet18(1, 4, width=4, stem="cifar", dropout=0.0), (2, 1, 24, 24),
+                {"kind": "resnet18", "in": 1, "classes": 4, "width": 4, "stem": "cifar"})
+    module_case("model_resnet18_imagenet", lambda: M.ResNet18(1, 3, width=4, stem="imagenet", dropout=0.0), (2, 1, 40, 40),
+                {"kind": "resnet18", "in": 1, "classes": 3, "width": 4, "stem": "imagenet"}, optimizers=False)
+    module_case("model_ccsi_bn", lambda: M.CCSINet(3, 4, norm="bn"), (3, 3, 32, 32), {"kind": "ccsi", "in": 3, "classes": 4, "norm": "bn"},
+                optimizers=False)
+    module_case("model_ccsi_cn", lambda: M.CCSINet(1, 3, norm="cn"), (3, 1, 32, 32), {"kind": "ccsi", "in": 1, "classes": 3, "norm": "cn"},
+                optimizers=False)
+    module_case("model_unet", lambda: M.UNet(1, base=2, heads=(3, 2), dropout=0.0), (2, 1, 32, 32),
+                {"kind": "unet", "in": 1, "base": 2, "heads": [3, 2], "head": 1}, extra_forward=lambda m, t: m(t, head=1),
+                optimizers=False)
+
+
+if __name__ == "__main__":
+    main()
