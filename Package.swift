@@ -9,6 +9,7 @@
 //   tensor core    TensorCore (float tensors, reverse-mode autograd, ops on OpenBLAS)
 //   networks       NeuralNet (modules with PyTorch keys, layers, model zoo, optimizers, checkpoints),
 //                  DataLoading (shard datasets, augmentation, seeded batching with prefetch)
+//   methods        Incremental (weighted experts and score fusion, baselines, metrics, reports)
 //   ingestion      Ingest (site converters, label maps, splits, reports), Phantoms
 //   commands       Commands (swift-argument-parser), and the thin `medcil` executable
 import PackageDescription
@@ -51,6 +52,10 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
         .target(name: "DataLoading", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
 
+        // Incremental learning methods
+        .target(name: "Incremental", dependencies: ["NeuralNet", "DataLoading", "TensorCore", "ArrayFiles", "Console",
+                                                    .product(name: "Yams", package: "Yams")]),
+
         // Ingestion
         .target(name: "Ingest", dependencies: [
             "DicomIO", "NiftiIO", "ArrayFiles", "Console", .product(name: "Yams", package: "Yams"),
@@ -59,7 +64,7 @@ let package = Package(
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [
-            "Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet",
+            "Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading", "Incremental",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("Peers")]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),

@@ -51,7 +51,6 @@ public final class DataLoader {
         let indices = Array(order[(batch * batchSize)..<min((batch + 1) * batchSize, order.count)])
         let shape = source.sampleShape
         let size = shape.reduce(1, *)
-        let (mean, std) = source.normalization
         var samples = [Sample?](repeating: nil, count: indices.count)
         var failure: Error?
         let lock = NSLock()
@@ -62,6 +61,7 @@ public final class DataLoader {
                     let generator = RandomGenerator(seed: seed ^ (UInt64(epoch) << 40) ^ UInt64(indices[k]) &* 0xD1B5_4A32_D192_ED03)
                     augmentation.apply(&sample, shape: shape, generator: generator)
                 }
+                let (mean, std) = source.normalization(at: indices[k])
                 if mean != 0 || std != 1 {
                     let inverse = 1 / std
                     for i in sample.pixels.indices { sample.pixels[i] = (sample.pixels[i] - mean) * inverse }

@@ -72,6 +72,8 @@ public final class ShardDataset: SampleSource, @unchecked Sendable {
     public let labelSpace: LabelSpace
     /// Per sample: where it is, and its canonical label.
     private let entries: [(location: Location, label: Int)]
+    /// Sample ids (file name stems, or the manifest's ids for packed shards).
+    private let ids: [String]
     private let shards: [MappedNpy]
     private let sampleElements: Int
 
@@ -101,9 +103,18 @@ public final class ShardDataset: SampleSource, @unchecked Sendable {
                 throw DataError.invalid("\(splitFolder.path): \(labels.count) labels for \(entries.count) packed samples")
             }
             self.entries = entries
+            // Manifest rows of this split are in shard order.
+            let manifest = (try? String(contentsOf: folder.appendingPathComponent("manifest.csv"), encoding: .utf8)) ?? ""
+            let rows = manifest.split(separator: "\n").dropFirst().map { $0.split(separator: ",", maxSplits: 2).map(String.init) }
+            let splitIDs = rows.filter { $0.count > 1 && $0[1] == split }.map { $0[0] }
+            ids = splitIDs.count == entries.count ? splitIDs : entries.indices.map { "\(split)-\($0)" }
         } else {
             shards = []
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: splitFolder.path)) ?? []).filter { $0.hasSuffix(".npy") }.sorted()
+            ids = names.map { name in
+                let stem = name.dropLast(4)
+                return String(stem[..<(stem.lastIndex(of: "_") ?? stem.endIndex)])
+            }
             entries = try names.map { name in
                 let stem = name.dropLast(4)
                 guard let underscore = stem.lastIndex(of: "_"), let label = Int(stem[stem.index(after: underscore)...]) else {
@@ -126,6 +137,9 @@ public final class ShardDataset: SampleSource, @unchecked Sendable {
 
     /// Labels of every sample, in the dataset's order.
     public var labels: [Int] { entries.indices.map { label(at: $0) } }
+
+    /// The sample's id (as in manifest.csv).
+    public func sampleID(at index: Int) -> String { ids[index] }
 
     public func label(at index: Int) -> Int {
         let canonical = entries[index].label

@@ -4,7 +4,7 @@ import TensorCore
 /// Keys: blocks.{i}.conv.weight, blocks.{i}.bn.*, head.weight, head.bias.
 public final class SmallCNN: Module {
     public let blocks: [ConvBNReLU]
-    public let head: Linear
+    public var head: Linear
 
     public init(inChannels: Int = 1, classes: Int = 10, widths: [Int] = [32, 64, 128, 256], inputSize: Int = 64, dtype: DType = .float32) {
         var blocks: [ConvBNReLU] = []

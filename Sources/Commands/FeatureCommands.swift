@@ -1,0 +1,62 @@
+import ArgumentParser
+import Console
+import DataLoading
+import Foundation
+import Incremental
+import TensorCore
+
+/// `medcil features`: what may leave a site.
+struct Features: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export per-expert features, logits and NMD vectors of a site's samples (never images).",
+        subcommands: [FeaturesExport.self]
+    )
+}
+
+/// `medcil features export --experts E1 E2 ... --shards SITE --split train --out DIR`
+struct FeaturesExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Run every expert over one split of a site's shards and write features.npy, logits.npy, nmd.npy, labels.npy, samples.csv, features.json.",
+        discussion: "Run at the site that holds the images; only the output folder leaves it. Experts must list the same order at every site."
+    )
+
+    @Option(parsing: .upToNextOption, help: "Expert folders (model.safetensors, model.json, nmf.npy), in the fusion's order.")
+    var experts: [String]
+
+    @Option(help: "The site's converted dataset folder.")
+    var shards: String
+
+    @Option(help: "Split: train, val or test.")
+    var split: String = "train"
+
+    @Option(help: "Augmented passes over the split (the seed uses 5 for training features; 1 = no augmentation).")
+    var passes: Int = 1
+
+    @Option(help: "Output folder.")
+    var out: String
+
+    @Option(help: "Seed of the augmentation.")
+    var seed: UInt64 = 10
+
+    @OptionGroup var shared: SharedOptions
+
+    func validate() throws {
+        guard ["train", "val", "test"].contains(split) else { throw ValidationError("--split must be train, val or test") }
+        guard passes >= 1 else { throw ValidationError("--passes must be at least 1") }
+    }
+
+    func run() throws {
+        Parallel.threads = shared.workerCount
+        let loaded = try FeatureExporter.loadExperts(experts.map { URL(fileURLWithPath: $0) })
+        let source = try ShardDataset(folder: URL(fileURLWithPath: shards), split: split)
+        let reporter = ProgressReporter(label: "export \(source.description.site) \(split)", total: 1, unit: "batches", mode: shared.progress.mode)
+        let set = try FeatureExporter(experts: loaded).export(source: source, passes: passes, augmentation: passes > 1 ? .echoViews : nil,
+                                                              seed: seed, to: URL(fileURLWithPath: out)) { done, total in
+            reporter.setTotal(total)
+            reporter.advance()
+        }
+        reporter.finish()
+        print("exported \(set.count) samples x \(set.experts.count) experts (features \(set.experts.first?.featureDimension ?? 0), NMD \(set.experts.reduce(0) { $0 + $1.nmdDimension })) to \(out)")
+    }
+}

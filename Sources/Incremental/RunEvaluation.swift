@@ -1,0 +1,95 @@
+import ArrayFiles
+import Foundation
+
+/// Every number of a run, computed from run.json and the prediction files only: re-running
+/// evaluation on the same folder gives the same numbers.
+public struct RunEvaluation: Codable, Sendable {
+    public struct MethodResult: Codable, Sendable {
+        public var method: String
+        /// Pooled over every site's test set after the last step.
+        public var final: ClassificationMetrics
+        /// After the last step, per site.
+        public var perSite: [String: ClassificationMetrics]
+        public var matrix: AccuracyMatrix
+        /// Training seconds to add the last site, and per step.
+        public var secondsForLastSite: Double
+        public var secondsPerStep: [Double]
+        /// Mean weight each expert gets on each site's test samples after the last step
+        /// (site -> expert -> weight), for methods that weight experts.
+        public var meanExpertWeights: [String: [String: Double]]?
+        public var experts: [String]?
+    }
+
+    public var methods: [MethodResult]
+    public var sites: [String]
+    public var settings: [String: String]
+
+    public static func compute(run folder: URL) throws -> RunEvaluation {
+        let ledger = try RunLedger.load(from: folder)
+        let names = Dictionary(uniqueKeysWithValues: ledger.taxonomy.map { ($1, $0) })
+        let sites = ledger.sites.map(\.name)
+        var results: [MethodResult] = []
+        for method in ledger.methods {
+            let files = ledger.predictions.filter { $0.method == method }.sorted { $0.step < $1.step }
+            guard let lastFile = files.last else { continue }
+            var values: [[Double?]] = [], pooled: [Double] = []
+            for file in files {
+                let (rows, _) = try PredictionRow.read(from: folder.appendingPathComponent(file.file))
+                values.append(sites.map { site in
+                    let part = rows.filter { $0.site == site }
+                    return part.isEmpty ? nil : Double(part.filter { $0.label == $0.prediction }.count) / Double(part.count)
+                })
+                pooled.append(rows.isEmpty ? 0 : Double(rows.filter { $0.label == $0.prediction }.count) / Double(rows.count))
+            }
+            let (rows, experts) = try PredictionRow.read(from: folder.appendingPathComponent(lastFile.file))
+            var perSite: [String: ClassificationMetrics] = [:]
+            var weights: [String: [String: Double]]?
+            for site in sites {
+                let part = rows.filter { $0.site == site }
+                guard !part.isEmpty else { continue }
+                perSite[site] = ClassificationMetrics(labels: part.map(\.label), predictions: part.map(\.prediction), names: names)
+                if !experts.isEmpty {
+                    var means: [String: Double] = [:]
+                    for (k, expert) in experts.enumerated() {
+                        means[expert] = part.reduce(0.0) { $0 + Double($1.weights[k]) } / Double(part.count)
+                    }
+                    weights = weights ?? [:]
+                    weights![site] = means
+                }
+            }
+            let steps = files.map(\.step)
+            results.append(MethodResult(method: method,
+                                        final: ClassificationMetrics(labels: rows.map(\.label), predictions: rows.map(\.prediction), names: names),
+                                        perSite: perSite, matrix: AccuracyMatrix(tasks: sites, values: values, pooledAccuracy: pooled),
+                                        secondsForLastSite: ledger.seconds(method: method, step: lastFile.step),
+                                        secondsPerStep: steps.map { ledger.seconds(method: method, step: $0) },
+                                        meanExpertWeights: weights, experts: experts.isEmpty ? nil : experts))
+        }
+        return RunEvaluation(methods: results, sites: sites, settings: ledger.settings)
+    }
+
+    /// One row per method: accuracy (%), macro-F1, average incremental accuracy, forgetting,
+    /// BWT and the training time for adding the last site.
+    public var comparisonTable: String {
+        var lines = ["method        accuracy %  macro-F1   avg inc acc %  forgetting %  BWT %   time to add last site (s)"]
+        lines.append(String(repeating: "-", count: lines[0].count))
+        for r in methods {
+            func percent(_ x: Double?) -> String { x.map { String(format: "%.1f", 100 * $0) } ?? "-" }
+            lines.append(r.method.padding(toLength: 14, withPad: " ", startingAt: 0)
+                + percent(r.final.accuracy).leftPadded(10) + String(format: "%.3f", r.final.macroF1).leftPadded(10)
+                + percent(r.matrix.averageIncrementalAccuracy).leftPadded(15) + percent(r.matrix.forgetting).leftPadded(14)
+                + percent(r.matrix.backwardTransfer).leftPadded(8) + String(format: "%.1f", r.secondsForLastSite).leftPadded(28))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public func save(to folder: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(self), to: folder.appendingPathComponent("metrics.json"))
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
