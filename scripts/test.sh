@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
-swift build -c release --product medcil
+# Builds the library, the tests and the medcil executable the CLI tests run, in one build.
 swift test -c release -Xswiftc -enable-testing "$@"

@@ -118,10 +118,20 @@ public class BatchNorm2d: Module {
         self.epsilon = epsilon
     }
 
-    public override func forward(_ x: Tensor) -> Tensor {
+    public override func forward(_ x: Tensor) -> Tensor { normalize(x, relu: false) }
+
+    /// `relu(self(x))` in one pass over memory and one graph node (the output is the ReLU mask,
+    /// so nothing else is kept). With forward hooks registered it is exactly `self(x).relu()`,
+    /// so that hooks see the normalisation's output.
+    public func normalizedReLU(_ x: Tensor) -> Tensor {
+        hasForwardHooks ? self(x).relu() : normalize(x, relu: true)
+    }
+
+    /// The normalisation itself; subclasses that transform the input first override this.
+    func normalize(_ x: Tensor, relu: Bool) -> Tensor {
         if training { num_batches_tracked.value.fill(num_batches_tracked.value.item() + 1) }
         return batchNorm(x, weight: weight?.value, bias: bias?.value, runningMean: running_mean.value, runningVar: running_var.value,
-                         training: training, momentum: momentum, epsilon: epsilon)
+                         training: training, momentum: momentum, epsilon: epsilon, relu: relu)
     }
 }
 
@@ -135,8 +145,8 @@ public final class ContinualNorm: BatchNorm2d {
         super.init(channels, momentum: momentum, epsilon: epsilon, dtype: dtype)
     }
 
-    public override func forward(_ x: Tensor) -> Tensor {
-        super.forward(groupNorm(x, groups: groups, epsilon: epsilon))
+    override func normalize(_ x: Tensor, relu: Bool) -> Tensor {
+        super.normalize(groupNorm(x, groups: groups, epsilon: epsilon), relu: relu)
     }
 }
 

@@ -67,6 +67,10 @@ open class Module {
 
     public func removeForwardHook(_ id: Int) { hooks.removeAll { $0.id == id } }
 
+    /// Whether any forward hook is registered: fused fast paths (BatchNorm2d's
+    /// `normalizedReLU`) step aside so that hooks see the module's own output.
+    public var hasForwardHooks: Bool { !hooks.isEmpty }
+
     // MARK: - reflection
 
     /// Direct children in declaration order, with their names.

@@ -5,22 +5,26 @@ extension Tensor {
     /// max(x, 0); the gradient passes where the output is positive.
     public func relu() -> Tensor {
         let out = Tensor(shape: shape, dtype: dtype, zeroed: false)
-        func forward<T: TensorScalar>(_: T.Type) {
-            let x = pointer(T.self), z = out.pointer(T.self)
+        if dtype == .float32 {
+            let x = pointer(Float.self), z = out.pointer(Float.self)
             Parallel.forEachChunk(count, grain: 1 << 16) { _, range in
-                for i in range { z[i] = x[i] > 0 ? x[i] : 0 }
+                VectorKernels.relu(x + range.lowerBound, z + range.lowerBound, range.count)
             }
+        } else {
+            let x = pointer(Double.self), z = out.pointer(Double.self)
+            for i in 0..<count { z[i] = x[i] > 0 ? x[i] : 0 }
         }
-        dtype == .float32 ? forward(Float.self) : forward(Double.self)
         return record(out, "relu", [self]) { [unowned out] g in
             let dx = Tensor(shape: g.shape, dtype: g.dtype, zeroed: false)
-            func backward<T: TensorScalar>(_: T.Type) {
-                let y = out.pointer(T.self), gp = g.pointer(T.self), d = dx.pointer(T.self)
+            if g.dtype == .float32 {
+                let y = out.pointer(Float.self), gp = g.pointer(Float.self), d = dx.pointer(Float.self)
                 Parallel.forEachChunk(g.count, grain: 1 << 16) { _, range in
-                    for i in range { d[i] = y[i] > 0 ? gp[i] : 0 }
+                    VectorKernels.reluBackward(y + range.lowerBound, gp + range.lowerBound, d + range.lowerBound, range.count)
                 }
+            } else {
+                let y = out.pointer(Double.self), gp = g.pointer(Double.self), d = dx.pointer(Double.self)
+                for i in 0..<g.count { d[i] = y[i] > 0 ? gp[i] : 0 }
             }
-            g.dtype == .float32 ? backward(Float.self) : backward(Double.self)
             return [dx]
         }
     }
@@ -104,18 +108,25 @@ public func dropout(_ x: Tensor, probability p: Double, active: Bool, channelwis
     precondition(p < 1, "dropout probability must be below 1")
     let units = channelwise ? x.shape[0] * x.shape[1] : x.count
     let inner = channelwise ? x.count / Swift.max(units, 1) : 1
-    var keep = [UInt8](repeating: 0, count: units)
-    for i in 0..<units { keep[i] = generator.uniform() >= p ? 1 : 0 }
-    let mask = Tensor(shape: x.shape, dtype: x.dtype, zeroed: false)
     let scale = 1 / (1 - p)
-    func fill<T: TensorScalar>(_: T.Type) {
-        let m = mask.pointer(T.self)
-        let on = T(scale)
-        for u in 0..<units {
-            let v: T = keep[u] == 1 ? on : 0
-            (m + u * inner).update(repeating: v, count: inner)
+    // Per unit (element, or feature map) the factor 0 or 1/(1-p); the backward pass applies
+    // the same factors to the gradient.
+    let factors = (0..<units).map { _ in generator.uniform() >= p ? scale : 0 }
+    func apply(_ t: Tensor) -> Tensor {
+        let out = Tensor(shape: t.shape, dtype: t.dtype, zeroed: false)
+        func kernel<T: TensorScalar>(_: T.Type) {
+            let src = t.pointer(T.self), dst = out.pointer(T.self)
+            Parallel.forEachChunk(units, grain: Swift.max(1, 4096 / Swift.max(inner, 1))) { _, range in
+                for u in range {
+                    let f = T(factors[u])
+                    if inner == 1 { dst[u] = src[u] * f; continue }
+                    if f == 0 { (dst + u * inner).update(repeating: 0, count: inner); continue }
+                    for k in 0..<inner { dst[u * inner + k] = src[u * inner + k] * f }
+                }
+            }
         }
+        t.dtype == .float32 ? kernel(Float.self) : kernel(Double.self)
+        return out
     }
-    x.dtype == .float32 ? fill(Float.self) : fill(Double.self)
-    return x * mask
+    return record(apply(x), channelwise ? "dropout2d" : "dropout", [x]) { g in [apply(g)] }
 }

@@ -21,6 +21,18 @@ func binaryForward(_ op: BinaryOperation, _ a: Tensor, _ b: Tensor) -> Tensor {
     precondition(a.dtype == b.dtype, "dtype mismatch: \(a.dtype) and \(b.dtype)")
     let shape = a.shape == b.shape ? a.shape : Broadcast.shape(a.shape, b.shape)
     let out = Tensor(shape: shape, dtype: a.dtype, zeroed: false)
+    if a.dtype == .float32 && a.shape == b.shape && (op == .add || op == .subtract || op == .multiply) {
+        let x = a.pointer(Float.self), y = b.pointer(Float.self), z = out.pointer(Float.self)
+        Parallel.forEachChunk(out.count, grain: 1 << 16) { _, r in
+            let (xs, ys, zs) = (x + r.lowerBound, y + r.lowerBound, z + r.lowerBound)
+            switch op {
+            case .add: VectorKernels.add(xs, ys, zs, r.count)
+            case .subtract: VectorKernels.subtract(xs, ys, zs, r.count)
+            default: VectorKernels.multiply(xs, ys, zs, r.count)
+            }
+        }
+        return out
+    }
     func kernel<T: TensorScalar>(_: T.Type) {
         let x = a.pointer(T.self), y = b.pointer(T.self), z = out.pointer(T.self)
         let n = out.count
@@ -98,6 +110,11 @@ extension Tensor {
     /// scale * x + shift.
     public func affine(scale: Double, shift: Double) -> Tensor {
         let out = Tensor(shape: shape, dtype: dtype, zeroed: false)
+        if dtype == .float32 {
+            let x = pointer(Float.self), z = out.pointer(Float.self)
+            VectorKernels.affine(x, Float(scale), Float(shift), z, count)
+            return record(out, "affine", [self]) { g in [g.affine(scale: scale, shift: 0)] }
+        }
         func kernel<T: TensorScalar>(_: T.Type) {
             let x = pointer(T.self), z = out.pointer(T.self)
             let a = T(scale), b = T(shift)
@@ -174,6 +191,10 @@ extension Tensor {
 /// a += b in place (same shape and dtype), outside the graph.
 func addInPlace(_ a: Tensor, _ b: Tensor) {
     precondition(a.shape == b.shape && a.dtype == b.dtype)
+    if a.dtype == .float32 {
+        VectorKernels.accumulate(a.pointer(Float.self), b.pointer(Float.self), a.count)
+        return
+    }
     func kernel<T: TensorScalar>(_: T.Type) {
         let x = a.pointer(T.self), y = b.pointer(T.self)
         for i in 0..<a.count { x[i] += y[i] }

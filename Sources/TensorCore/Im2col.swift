@@ -31,8 +31,10 @@ struct ConvGeometry: Equatable {
 
     /// Unfolds one image `x` [C, H, W] into `col` [C*KH*KW, OH*OW] (row stride `ldcol`):
     /// col[(c, kh, kw), (oh, ow)] = x[c, oh*SH - PH + kh, ow*SW - PW + kw], zero outside.
+    /// With `rows`, only the output rows in that band, as columns (oh - rows.lowerBound)*OW + ow.
     @inline(__always)
-    func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ col: UnsafeMutablePointer<T>, ldcol: Int) {
+    func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ col: UnsafeMutablePointer<T>, ldcol: Int, rows: Range<Int>? = nil) {
+        let rows = rows ?? 0..<outH
         for c in 0..<channels {
             let plane = x + c * height * width
             for kh in 0..<kernelH {
@@ -41,9 +43,9 @@ struct ConvGeometry: Equatable {
                     // Output columns whose input column lies inside the image.
                     let owLo = strideW == 1 ? Swift.max(0, padW - kw) : 0
                     let owHi = strideW == 1 ? Swift.min(outW, width + padW - kw) : outW
-                    for oh in 0..<outH {
+                    for oh in rows {
                         let ih = oh * strideH - padH + kh
-                        let row = dst + oh * outW
+                        let row = dst + (oh - rows.lowerBound) * outW
                         if ih < 0 || ih >= height {
                             row.update(repeating: 0, count: outW)
                             continue
@@ -66,9 +68,14 @@ struct ConvGeometry: Equatable {
     }
 
     /// The adjoint of `im2col`: adds every column entry back to the pixel it came from,
-    /// `x` [C, H, W] += fold(col).
+    /// `x` [C, H, W] += fold(col); with `rows`, `col` holds only that band of output rows.
     @inline(__always)
-    func col2im<T: TensorScalar>(_ col: UnsafePointer<T>, ldcol: Int, _ x: UnsafeMutablePointer<T>) {
+    func col2im<T: TensorScalar>(_ col: UnsafePointer<T>, ldcol: Int, _ x: UnsafeMutablePointer<T>, rows: Range<Int>? = nil) {
+        let rows = rows ?? 0..<outH
+        if kernelW == 3 && strideW == 1 {
+            col2imThreeWide(col, ldcol: ldcol, x, rows: rows)
+            return
+        }
         for c in 0..<channels {
             let plane = x + c * height * width
             for kh in 0..<kernelH {
@@ -76,11 +83,11 @@ struct ConvGeometry: Equatable {
                     let src = col + ((c * kernelH + kh) * kernelW + kw) * ldcol
                     let owLo = strideW == 1 ? Swift.max(0, padW - kw) : 0
                     let owHi = strideW == 1 ? Swift.min(outW, width + padW - kw) : outW
-                    for oh in 0..<outH {
+                    for oh in rows {
                         let ih = oh * strideH - padH + kh
                         if ih < 0 || ih >= height { continue }
                         let dst = plane + ih * width
-                        let row = src + oh * outW
+                        let row = src + (oh - rows.lowerBound) * outW
                         if strideW == 1 {
                             if owHi > owLo {
                                 let shift = kw - padW
@@ -92,6 +99,44 @@ struct ConvGeometry: Equatable {
                                 if iw >= 0 && iw < width { dst[iw] += row[ow] }
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `col2im` for kernels three wide at stride 1: the three horizontal taps of an input row are
+    /// summed in one pass, x[iw] += r0[iw + p] + r1[iw + p - 1] + r2[iw + p - 2] (each term only
+    /// where its column exists), instead of three read-modify-write passes over the row. On the
+    /// short rows of deep layers (8 or 4 pixels) that pass is the cost of the whole fold.
+    @inline(__always)
+    private func col2imThreeWide<T: TensorScalar>(_ col: UnsafePointer<T>, ldcol: Int, _ x: UnsafeMutablePointer<T>, rows: Range<Int>) {
+        // Input columns where all three taps exist: 0 <= iw + padW - kw < outW for kw in 0...2.
+        let lo = Swift.max(0, 2 - padW), hi = Swift.min(width, outW - padW)
+        for c in 0..<channels {
+            let plane = x + c * height * width
+            for kh in 0..<kernelH {
+                let taps = col + ((c * kernelH + kh) * 3) * ldcol
+                for oh in rows {
+                    let ih = oh * strideH - padH + kh
+                    if ih < 0 || ih >= height { continue }
+                    let dst = plane + ih * width
+                    let base = (oh - rows.lowerBound) * outW
+                    let r0 = taps + base + padW, r1 = taps + ldcol + base + padW - 1, r2 = taps + 2 * ldcol + base + padW - 2
+                    func edge(_ iw: Int) {
+                        var v = dst[iw]
+                        for kw in 0..<3 {
+                            let ow = iw + padW - kw
+                            if ow >= 0 && ow < outW { v += taps[kw * ldcol + base + ow] }
+                        }
+                        dst[iw] = v
+                    }
+                    if lo < hi {
+                        for iw in 0..<lo { edge(iw) }
+                        for iw in lo..<hi { dst[iw] += r0[iw] + r1[iw] + r2[iw] }
+                        for iw in hi..<width { edge(iw) }
+                    } else {
+                        for iw in 0..<width { edge(iw) }
                     }
                 }
             }

@@ -5,8 +5,11 @@ import RealModule
 /// in training (running statistics updated as running = (1 - momentum) * running + momentum *
 /// batch, with the unbiased variance, as PyTorch does; momentum 1 keeps the last batch's) and
 /// the running statistics in evaluation.
+///
+/// With `relu`, returns max(y, 0) in the same pass (BatchNorm followed by ReLU, fused: one pass
+/// less over the activations forward and backward).
 public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?,
-                      training: Bool, momentum: Double = 0.1, epsilon: Double = 1e-5) -> Tensor {
+                      training: Bool, momentum: Double = 0.1, epsilon: Double = 1e-5, relu: Bool = false) -> Tensor {
     precondition(x.rank >= 2, "batchNorm needs [N, C, ...], not \(x.shape)")
     let n = x.shape[0], c = x.shape[1], inner = x.shape[2...].reduce(1, *)
     let m = n * inner
@@ -24,16 +27,11 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
                 var mu: Double, variance: Double
                 if training {
                     var sum = 0.0
-                    for i in 0..<n { let p = xp + (i * c + ch) * inner; var s: T = 0; for k in 0..<inner { s += p[k] }; sum += Double(s) }
+                    for i in 0..<n { sum += Double(channelSum(xp + (i * c + ch) * inner, inner)) }
                     mu = sum / Double(m)
                     var squares = 0.0
                     let muT = T(mu)
-                    for i in 0..<n {
-                        let p = xp + (i * c + ch) * inner
-                        var s: T = 0
-                        for k in 0..<inner { let d = p[k] - muT; s += d * d }
-                        squares += Double(s)
-                    }
+                    for i in 0..<n { squares += Double(channelCenteredSquares(xp + (i * c + ch) * inner, muT, inner)) }
                     variance = squares / Double(m)
                     if let rm, let rv {
                         rm[ch] = T((1 - momentum) * Double(rm[ch]) + momentum * mu)
@@ -48,8 +46,7 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
                 let scale = T(inv) * (gp?[ch] ?? 1)
                 let shift = (bp?[ch] ?? 0) - T(mu) * scale
                 for i in 0..<n {
-                    let src = xp + (i * c + ch) * inner, dst = op + (i * c + ch) * inner
-                    for k in 0..<inner { dst[k] = src[k] * scale + shift }
+                    channelAffine(xp + (i * c + ch) * inner, scale, shift, op + (i * c + ch) * inner, inner, relu: relu)
                 }
             }
         }
@@ -58,12 +55,12 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
     var inputs = [x]
     if let weight { inputs.append(weight) }
     if let bias { inputs.append(bias) }
-    return record(out, "batchNorm", inputs) { g in
+    return record(out, relu ? "batchNormReLU" : "batchNorm", inputs) { [unowned out] g in
         let dx = x.requiresGrad ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: false) : nil
         let dgamma = Tensor(shape: [c], dtype: x.dtype, zeroed: false)
         let dbeta = Tensor(shape: [c], dtype: x.dtype, zeroed: false)
         func backward<T: TensorScalar>(_: T.Type) {
-            let xp = x.pointer(T.self), gp = g.pointer(T.self)
+            let xp = x.pointer(T.self), gp = g.pointer(T.self), yp: UnsafePointer<T>? = relu ? UnsafePointer(out.pointer(T.self)) : nil
             let mp = mean.pointer(T.self), sp = invstd.pointer(T.self), wp = weight?.pointer(T.self)
             let dgp = dgamma.pointer(T.self), dbp = dbeta.pointer(T.self), dxp = dx?.pointer(T.self)
             Parallel.forEachChunk(c) { _, channels in
@@ -71,26 +68,22 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
                     let mu = mp[ch], inv = sp[ch]
                     var sumDy = 0.0, sumDyXhat = 0.0
                     for i in 0..<n {
-                        let xs = xp + (i * c + ch) * inner, gs = gp + (i * c + ch) * inner
-                        var a: T = 0, b: T = 0
-                        for k in 0..<inner { a += gs[k]; b += gs[k] * (xs[k] - mu) }
+                        let offset = (i * c + ch) * inner
+                        let (a, b) = channelGradientMoments(gp + offset, yp.map { $0 + offset }, xp + offset, mu, inner)
                         sumDy += Double(a); sumDyXhat += Double(b) * Double(inv)
                     }
                     dbp[ch] = T(sumDy); dgp[ch] = T(sumDyXhat)
                     guard let dxp else { continue }
                     let gamma = wp?[ch] ?? 1
-                    if training {
-                        // dx = gamma * invstd / M * (M dy - sum(dy) - xhat * sum(dy xhat))
-                        let a = gamma * inv, meanDy = T(sumDy / Double(m)), meanDyXhat = T(sumDyXhat / Double(m))
-                        for i in 0..<n {
-                            let xs = xp + (i * c + ch) * inner, gs = gp + (i * c + ch) * inner, ds = dxp + (i * c + ch) * inner
-                            for k in 0..<inner { ds[k] = a * (gs[k] - meanDy - (xs[k] - mu) * inv * meanDyXhat) }
-                        }
-                    } else {
-                        let a = gamma * inv
-                        for i in 0..<n {
-                            let gs = gp + (i * c + ch) * inner, ds = dxp + (i * c + ch) * inner
-                            for k in 0..<inner { ds[k] = a * gs[k] }
+                    for i in 0..<n {
+                        let offset = (i * c + ch) * inner
+                        if training {
+                            // dx = gamma * invstd / M * (M dy - sum(dy) - xhat * sum(dy xhat))
+                            channelNormalizationBackward(gp + offset, yp.map { $0 + offset }, xp + offset, dxp + offset, a: gamma * inv,
+                                                         b: T(sumDy / Double(m)), c: inv * T(sumDyXhat / Double(m)), mean: mu, inner)
+                        } else {
+                            channelNormalizationBackward(gp + offset, yp.map { $0 + offset }, xp + offset, dxp + offset, a: gamma * inv,
+                                                         b: 0, c: 0, mean: mu, inner)
                         }
                     }
                 }
@@ -179,5 +172,74 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias: Ten
         if let weight { grads.append(weight.requiresGrad ? partialGamma.sum(axes: [0]) : nil) }
         if let bias { grads.append(bias.requiresGrad ? partialBeta.sum(axes: [0]) : nil) }
         return grads
+    }
+}
+
+// MARK: - per-channel loops (SIMD for float32)
+
+@inline(__always)
+func channelSum<T: TensorScalar>(_ x: UnsafePointer<T>, _ n: Int) -> T {
+    if T.self == Float.self { return VectorKernels.sum(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), n) as! T }
+    var s: T = 0
+    for k in 0..<n { s += x[k] }
+    return s
+}
+
+@inline(__always)
+func channelCenteredSquares<T: TensorScalar>(_ x: UnsafePointer<T>, _ mean: T, _ n: Int) -> T {
+    if T.self == Float.self {
+        return VectorKernels.centeredSquares(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), mean as! Float, n) as! T
+    }
+    var s: T = 0
+    for k in 0..<n { let d = x[k] - mean; s += d * d }
+    return s
+}
+
+/// z = a x + b, or max(a x + b, 0).
+@inline(__always)
+func channelAffine<T: TensorScalar>(_ x: UnsafePointer<T>, _ a: T, _ b: T, _ z: UnsafeMutablePointer<T>, _ n: Int, relu: Bool) {
+    if T.self == Float.self {
+        let xf = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), zf = UnsafeMutableRawPointer(z).assumingMemoryBound(to: Float.self)
+        if relu { VectorKernels.affineReLU(xf, a as! Float, b as! Float, zf, n) } else { VectorKernels.affine(xf, a as! Float, b as! Float, zf, n) }
+        return
+    }
+    for k in 0..<n { let v = x[k] * a + b; z[k] = relu && v < 0 ? 0 : v }
+}
+
+/// (sum g', sum g' (x - mean)) with g' = g, or g masked by y > 0.
+@inline(__always)
+func channelGradientMoments<T: TensorScalar>(_ g: UnsafePointer<T>, _ y: UnsafePointer<T>?, _ x: UnsafePointer<T>, _ mean: T, _ n: Int) -> (T, T) {
+    if T.self == Float.self {
+        let gf = UnsafeRawPointer(g).assumingMemoryBound(to: Float.self), xf = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+        let (a, b) = y.map { VectorKernels.maskedGradientMoments(gf, UnsafeRawPointer($0).assumingMemoryBound(to: Float.self), xf, mean as! Float, n) }
+            ?? VectorKernels.gradientMoments(gf, xf, mean as! Float, n)
+        return (a as! T, b as! T)
+    }
+    var a: T = 0, b: T = 0
+    for k in 0..<n {
+        let gv = y.map { $0[k] > 0 ? g[k] : 0 } ?? g[k]
+        a += gv; b += gv * (x[k] - mean)
+    }
+    return (a, b)
+}
+
+/// d = a (g' - b - (x - mean) c), g' as above.
+@inline(__always)
+func channelNormalizationBackward<T: TensorScalar>(_ g: UnsafePointer<T>, _ y: UnsafePointer<T>?, _ x: UnsafePointer<T>, _ d: UnsafeMutablePointer<T>,
+                                                   a: T, b: T, c: T, mean: T, _ n: Int) {
+    if T.self == Float.self {
+        let gf = UnsafeRawPointer(g).assumingMemoryBound(to: Float.self), xf = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+        let df = UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self)
+        if let y {
+            VectorKernels.maskedNormalizationBackward(gf, UnsafeRawPointer(y).assumingMemoryBound(to: Float.self), xf, df,
+                                                      a: a as! Float, b: b as! Float, c: c as! Float, mean: mean as! Float, n)
+        } else {
+            VectorKernels.normalizationBackward(gf, xf, df, a: a as! Float, b: b as! Float, c: c as! Float, mean: mean as! Float, n)
+        }
+        return
+    }
+    for k in 0..<n {
+        let gv = y.map { $0[k] > 0 ? g[k] : 0 } ?? g[k]
+        d[k] = a * (gv - b - (x[k] - mean) * c)
     }
 }

@@ -17,6 +17,21 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
             Parallel.forEachChunk(n * c) { _, planes in
                 for plane in planes {
                     let src = xp + plane * h * w, dst = op + plane * oh * ow, arg = indices + plane * oh * ow
+                    if kernel == (2, 2) && s == (2, 2) && padding == (0, 0) {
+                        // The common case, without window bookkeeping.
+                        for i in 0..<oh {
+                            let r0 = src + 2 * i * w, r1 = r0 + w
+                            for j in 0..<ow {
+                                var best = r0[2 * j], at = 2 * i * w + 2 * j
+                                if r0[2 * j + 1] > best { best = r0[2 * j + 1]; at = 2 * i * w + 2 * j + 1 }
+                                if r1[2 * j] > best { best = r1[2 * j]; at = (2 * i + 1) * w + 2 * j }
+                                if r1[2 * j + 1] > best { best = r1[2 * j + 1]; at = (2 * i + 1) * w + 2 * j + 1 }
+                                dst[i * ow + j] = best
+                                arg[i * ow + j] = Int32(at)
+                            }
+                        }
+                        continue
+                    }
                     for i in 0..<oh {
                         let h0 = i * s.0 - padding.0
                         for j in 0..<ow {

@@ -21,6 +21,10 @@ extension Tensor {
         func kernel<T: TensorScalar>(_: T.Type) {
             let x = pointer(T.self), z = out.pointer(T.self)
             if reduce.count == rank {
+                if T.self == Float.self {
+                    z[0] = VectorKernels.sum(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), count) as! T
+                    return
+                }
                 var total: T = 0
                 // Pairwise blocks keep float32 sums accurate for long vectors.
                 var block: T = 0

@@ -91,6 +91,34 @@ func expectGradients(_ inputs: [Tensor], sourceLocation: SourceLocation = #_sour
         expectGradients([x, randomInput([5, 3, 1, 1], seed: 25)]) { conv2d($0[0], weight: $0[1]) }
     }
 
+    /// A large image's column matrix is built a band of output rows at a time; a tiny band
+    /// budget forces several bands (the last one short) on a small image. The forward must equal
+    /// the whole-image path, and the gradients must check.
+    @Test(arguments: [(3, 1, 1, 300), (3, 2, 1, 100), (2, 2, 0, 50)])
+    func bandedConvolution(kernel: Int, stride: Int, padding: Int, budget: Int) {
+        let x = randomInput([1, 2, 9, 7], seed: 46), w = randomInput([3, 2, kernel, kernel], seed: 47), b = randomInput([3], seed: 48)
+        func run(_ t: [Tensor], budget: Int) -> Tensor {
+            TensorCore.convolution(t[0], weight: t[1], bias: t[2], stride: (stride, stride), padding: (padding, padding), bandBudget: budget)
+        }
+        let plan = ConvPlan(geometry: ConvGeometry(channels: 2, height: 9, width: 7, kernel: (kernel, kernel), stride: (stride, stride),
+                                                   padding: (padding, padding)), batch: 1, outChannels: 3, bandBudget: budget)
+        #expect(plan.banded && plan.bands.count > 1)
+        let whole = run([x, w, b], budget: .max), banded = run([x, w, b], budget: budget)
+        #expect(zip(whole.doubles(), banded.doubles()).allSatisfy { abs($0 - $1) < 1e-12 })
+        expectGradients([x, w, b]) { run($0, budget: budget) }
+    }
+
+    @Test func bandedTransposedConvolution() {
+        let x = randomInput([1, 3, 5, 4], seed: 49), w = randomInput([3, 2, 4, 4], seed: 50), b = randomInput([2], seed: 51)
+        func run(_ t: [Tensor], budget: Int) -> Tensor {
+            TensorCore.transposedConvolution(t[0], weight: t[1], bias: t[2], stride: (2, 2), padding: (1, 1), outputPadding: (0, 0),
+                                             bandBudget: budget)
+        }
+        let whole = run([x, w, b], budget: .max), banded = run([x, w, b], budget: 300)
+        #expect(zip(whole.doubles(), banded.doubles()).allSatisfy { abs($0 - $1) < 1e-12 })
+        expectGradients([x, w, b]) { run($0, budget: 300) }
+    }
+
     @Test(arguments: [(4, 2, 1, 0), (3, 1, 1, 0), (3, 2, 1, 1), (2, 2, 0, 0)])
     func transposedConvolution(kernel: Int, stride: Int, padding: Int, outputPadding: Int) {
         let x = randomInput([3, 3, 4, 3], seed: 26), w = randomInput([3, 2, kernel, kernel], seed: 27), b = randomInput([2], seed: 28)
@@ -129,6 +157,10 @@ func expectGradients(_ inputs: [Tensor], sourceLocation: SourceLocation = #_sour
         }
         expectGradients([randomInput([5, 4], seed: 36)]) {
             batchNorm($0[0], weight: nil, bias: nil, runningMean: nil, runningVar: nil, training: true)
+        }
+        // Fused batch norm + ReLU (one graph node whose backward masks by the output).
+        expectGradients([x, gamma, beta]) {
+            batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: mean, runningVar: variance, training: training, relu: true)
         }
     }
 

@@ -20,7 +20,7 @@ public final class ResidualBlock: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        let out = bn2(conv2(bn1(conv1(x)).relu()))
+        let out = bn2(conv2(bn1.normalizedReLU(conv1(x))))
         return (out + shortcut.reduce(x) { $1($0) }).relu()
     }
 }
@@ -49,7 +49,7 @@ public final class CCSINet: Module {
 
     /// The 256-d feature of 32x32 inputs.
     public func features(_ x: Tensor) -> Tensor {
-        let h = layer3(layer2(layer1(bn(conv(x)).relu())))
+        let h = layer3(layer2(layer1(bn.normalizedReLU(conv(x)))))
         return avgPool2d(h, kernel: (7, 7)).flattened(from: 1)
     }
 

@@ -20,7 +20,7 @@ public final class BasicBlock: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        let out = bn2(conv2(bn1(conv1(x)).relu()))
+        let out = bn2(conv2(bn1.normalizedReLU(conv1(x))))
         let skip = shortcut.reduce(x) { $1($0) }
         return (out + skip).relu()
     }
@@ -71,7 +71,7 @@ public final class ResNet18: Module {
 
     /// The pooled penultimate features [N, 8w].
     public func features(_ x: Tensor) -> Tensor {
-        var h = bn1(conv1(x)).relu()
+        var h = bn1.normalizedReLU(conv1(x))
         if stem == .imagenet { h = maxPool2d(h, kernel: (3, 3), stride: (2, 2), padding: (1, 1)) }
         for block in layer1 + layer2 + layer3 + layer4 { h = block(h) }
         return adaptiveAvgPool2d(h, output: (1, 1)).flattened(from: 1)

@@ -11,7 +11,7 @@ public final class UpBlock: Module {
         bn = BatchNorm2d(outChannels, dtype: dtype)
     }
 
-    public override func forward(_ x: Tensor) -> Tensor { bn(conv(x)).relu() }
+    public override func forward(_ x: Tensor) -> Tensor { bn.normalizedReLU(conv(x)) }
 }
 
 /// conv1x1 (no bias) + BatchNorm: a head's logits. Keys: conv.weight, bn.*
