@@ -38,7 +38,11 @@ public struct Augmentation: Sendable {
         rotationDegrees == 0 && horizontalFlip == 0 && brightness == 0 && contrast == 0 && rescale == nil
     }
 
-    public func apply(_ sample: inout Sample, shape: [Int], generator: RandomGenerator) {
+    /// Augments `sample` ([channels, height, width]) in place. `valueRange` is where values
+    /// live (brightness/contrast clamps to it; rescaling pads with its lower end); nil for
+    /// unbounded values, which are not clamped and are padded with the image's minimum (its
+    /// background, for z-scored MR).
+    public func apply(_ sample: inout Sample, shape: [Int], valueRange: ClosedRange<Float>? = 0...1, generator: RandomGenerator) {
         let (channels, height, width) = (shape[0], shape[1], shape[2])
         if rotationDegrees > 0 {
             let angle = generator.uniform(-rotationDegrees, rotationDegrees) * .pi / 180
@@ -64,11 +68,16 @@ public struct Augmentation: Sendable {
         }
         if brightness > 0 || contrast > 0 {
             let alpha = Float(1 + generator.uniform(-contrast, contrast)), beta = Float(generator.uniform(-brightness, brightness))
-            for k in sample.pixels.indices { sample.pixels[k] = min(max(sample.pixels[k] * alpha + beta, 0), 1) }
+            if let valueRange {
+                for k in sample.pixels.indices { sample.pixels[k] = min(max(sample.pixels[k] * alpha + beta, valueRange.lowerBound), valueRange.upperBound) }
+            } else {
+                for k in sample.pixels.indices { sample.pixels[k] = sample.pixels[k] * alpha + beta }
+            }
         }
         if let rescale {
             let factor = generator.uniform(rescale.lowerBound, rescale.upperBound)
-            warp(&sample, channels: channels, height: height, width: width, fill: 0) { x, y in
+            let fill = valueRange?.lowerBound ?? sample.pixels.min() ?? 0
+            warp(&sample, channels: channels, height: height, width: width, fill: fill) { x, y in
                 let cx = Double(width - 1) / 2, cy = Double(height - 1) / 2
                 return ((x - cx) / factor + cx, (y - cy) / factor + cy)
             }

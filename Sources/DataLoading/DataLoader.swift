@@ -59,7 +59,7 @@ public final class DataLoader {
                 var sample = try source.sample(at: indices[k])
                 if let augmentation, !augmentation.isIdentity {
                     let generator = RandomGenerator(seed: seed ^ (UInt64(epoch) << 40) ^ UInt64(indices[k]) &* 0xD1B5_4A32_D192_ED03)
-                    augmentation.apply(&sample, shape: shape, generator: generator)
+                    augmentation.apply(&sample, shape: shape, valueRange: source.valueRange, generator: generator)
                 }
                 let (mean, std) = source.normalization(at: indices[k])
                 if mean != 0 || std != 1 {

@@ -23,10 +23,14 @@ public protocol SampleSource: AnyObject, Sendable {
     /// The normalisation of one sample (sources that pool sites normalise each sample with its
     /// own site's statistics).
     func normalization(at index: Int) -> (mean: Float, std: Float)
+    /// The range values live in before normalisation (0...1 for 8-bit shards), which
+    /// brightness/contrast augmentation clamps to; nil for unbounded (z-scored) values.
+    var valueRange: ClosedRange<Float>? { get }
 }
 
 extension SampleSource {
     public func normalization(at index: Int) -> (mean: Float, std: Float) { normalization }
+    public var valueRange: ClosedRange<Float>? { 0...1 }
 }
 
 /// Several sources as one (Combine & Retrain pools sites), each sample keeping its own
@@ -48,6 +52,7 @@ public final class ConcatDataset: SampleSource, @unchecked Sendable {
     public var count: Int { offsets.last! }
     public var sampleShape: [Int] { sources[0].sampleShape }
     public var normalization: (mean: Float, std: Float) { sources[0].normalization }
+    public var valueRange: ClosedRange<Float>? { sources[0].valueRange }
 
     /// (source, index within it) of a pooled index.
     public func locate(_ index: Int) -> (Int, Int) {
