@@ -30,9 +30,17 @@ fi
 
 if [ "$with_tests" -eq 1 ]; then
   # References for the tests: pydicom (+ Pillow, pylibjpeg, pyjpegls for compressed syntaxes),
-  # numpy to open every output, nibabel for NIfTI.
+  # numpy to open every output, nibabel for NIfTI, safetensors (+ PyTorch, below) for checkpoints.
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
     -r scripts/requirements-test.txt
+  # PyTorch reads and writes checkpoints in the interop tests (the goldens are committed, so only
+  # those need it). A CPU-only wheel where the machine provides one (pip's find-links folder
+  # /opt/wheels); PyPI's default wheel otherwise.
+  if ! python3 -c "import torch" 2>/dev/null; then
+    cpu_wheel=$(ls /opt/wheels/torch-*+cpu-*.whl 2>/dev/null | sort -V | tail -n 1 || true)
+    echo "setup: installing PyTorch ${cpu_wheel:+($(basename "$cpu_wheel"))}"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${cpu_wheel:-torch}"
+  fi
   scripts/fetch-testdata.sh
 fi
 echo "setup: done"

@@ -43,7 +43,7 @@ struct ExperimentRun: ParsableCommand {
     func run() throws {
         Parallel.threads = shared.workerCount
         var settings = ExperimentSettings()
-        if let config { settings = try ConfigLoader.load(ExperimentSettings.self, from: URL(fileURLWithPath: config)) }
+        if let config { settings = try ConfigLoader.load(ExperimentSettings.self, from: URL(fileURLWithPath: config), over: settings) }
         try runExperiment(sites: sites.map { URL(fileURLWithPath: $0) }, settings: settings, folder: URL(fileURLWithPath: out),
                           progress: shared.progress.mode)
     }
@@ -55,11 +55,16 @@ func runExperiment(sites: [URL], settings: ExperimentSettings, folder: URL, prog
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     try Data(try ConfigLoader.yaml(settings).utf8).write(to: folder.appendingPathComponent("config.resolved.yaml"))
     let experiment = WeightedExpertsExperiment(sites: sites, settings: settings, folder: folder)
-    var bars: [String: ProgressReporter] = [:]
+    // One bar per stage, created when the stage reports its start (done 0), so that its rate
+    // and ETA count from there.
+    var bars: [String: (reporter: ProgressReporter, done: Int)] = [:]
     experiment.progress = { label, done, total in
-        if bars[label] == nil { bars[label] = ProgressReporter(label: "  " + label, total: total, unit: "steps", mode: mode == .automatic ? .automatic : mode) }
-        bars[label]?.advance()
-        if done >= total { bars[label]?.finish(); bars[label] = nil }
+        if bars[label] == nil { bars[label] = (ProgressReporter(label: "  " + label, total: total, unit: "steps", mode: mode), 0) }
+        guard let (reporter, before) = bars[label] else { return }
+        reporter.setTotal(total)
+        if done > before { reporter.advance(by: done - before) }
+        bars[label]!.done = max(done, before)
+        if done >= total { reporter.finish(); bars[label] = nil }
     }
     _ = try experiment.run()
     let evaluation = try RunEvaluation.compute(run: folder)

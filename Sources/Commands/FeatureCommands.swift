@@ -39,6 +39,9 @@ struct FeaturesExport: ParsableCommand {
     @Option(help: "Seed of the augmentation.")
     var seed: UInt64 = 10
 
+    @Option(help: "An earlier export of the same split (same passes and seed) whose experts come first in --experts: their columns are reused and only the new experts run.")
+    var reuse: String?
+
     @OptionGroup var shared: SharedOptions
 
     func validate() throws {
@@ -52,7 +55,8 @@ struct FeaturesExport: ParsableCommand {
         let source = try ShardDataset(folder: URL(fileURLWithPath: shards), split: split)
         let reporter = ProgressReporter(label: "export \(source.description.site) \(split)", total: 1, unit: "batches", mode: shared.progress.mode)
         let set = try FeatureExporter(experts: loaded).export(source: source, passes: passes, augmentation: passes > 1 ? .echoViews : nil,
-                                                              seed: seed, to: URL(fileURLWithPath: out)) { done, total in
+                                                              seed: seed, to: URL(fileURLWithPath: out),
+                                                              reusing: reuse.map { URL(fileURLWithPath: $0) }) { done, total in
             reporter.setTotal(total)
             reporter.advance()
         }

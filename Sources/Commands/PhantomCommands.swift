@@ -28,8 +28,11 @@ struct PhantomEcho: ParsableCommand {
     @Option(help: "Output folder; sites go to <out>/site-<name>/.")
     var out: String
 
-    @Option(parsing: .upToNextOption, help: "Sites to write (default: all of \(EchoPhantomSite.all.map(\.name).joined(separator: ", "))).")
+    @Option(parsing: .upToNextOption, help: "Sites to write, separated by spaces or commas (default: all of \(EchoPhantomSite.all.map(\.name).joined(separator: ", "))).")
     var sites: [String] = EchoPhantomSite.all.map(\.name)
+
+    /// `--sites a b` and `--sites a,b` alike.
+    var siteNames: [String] { sites.flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty } }
 
     @Option(help: "Cines per view (one patient per cine index).")
     var perView: Int = 12
@@ -44,12 +47,12 @@ struct PhantomEcho: ParsableCommand {
 
     func validate() throws {
         guard perView >= 1 else { throw ValidationError("--per-view must be at least 1") }
-        let unknown = sites.filter { EchoPhantomSite.named($0) == nil }
+        let unknown = siteNames.filter { EchoPhantomSite.named($0) == nil }
         if !unknown.isEmpty { throw ValidationError("unknown site(s) \(unknown.joined(separator: ", ")); sites are \(EchoPhantomSite.all.map(\.name).joined(separator: ", "))") }
     }
 
     func run() throws {
-        for name in sites {
+        for name in siteNames {
             let site = EchoPhantomSite.named(name)!
             let summary = try EchoPhantomExporter.export(site: site, to: URL(fileURLWithPath: out), perView: perView, seed: seed,
                                                          faults: faults, workers: shared.workerCount, progress: shared.progress.mode)

@@ -22,8 +22,11 @@ struct PhantomMR: ParsableCommand {
     @Option(help: "Output folder; sites go to <out>/site-<name>/.")
     var out: String
 
-    @Option(parsing: .upToNextOption, help: "Sites to write (default: all of \(MRPhantomSite.all.map(\.name).joined(separator: ", "))).")
+    @Option(parsing: .upToNextOption, help: "Sites to write, separated by spaces or commas (default: all of \(MRPhantomSite.all.map(\.name).joined(separator: ", "))).")
     var sites: [String] = MRPhantomSite.all.map(\.name)
+
+    /// `--sites a b` and `--sites a,b` alike.
+    var siteNames: [String] { sites.flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty } }
 
     @Option(help: "Subjects per site (at least 3; at site a the first half have two sessions).")
     var subjects: Int = 6
@@ -38,13 +41,13 @@ struct PhantomMR: ParsableCommand {
 
     func validate() throws {
         guard subjects >= 3 else { throw ValidationError("--subjects must be at least 3 (train, val and test need a subject each)") }
-        let unknown = sites.filter { MRPhantomSite.named($0) == nil }
+        let unknown = siteNames.filter { MRPhantomSite.named($0) == nil }
         if !unknown.isEmpty { throw ValidationError("unknown site(s) \(unknown.joined(separator: ", ")); sites are \(MRPhantomSite.all.map(\.name).joined(separator: ", "))") }
     }
 
     func run() throws {
         let started = Date()
-        for name in sites {
+        for name in siteNames {
             let site = MRPhantomSite.named(name)!
             let summary = try MRPhantomExporter.export(site: site, to: URL(fileURLWithPath: out), subjects: subjects, seed: seed,
                                                        faults: faults, workers: shared.workerCount, progress: shared.progress.mode)

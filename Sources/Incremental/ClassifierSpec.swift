@@ -31,6 +31,12 @@ public struct ClassifierSpec: Codable, Sendable, Equatable {
         self.classes = classes
     }
 
+    enum CodingKeys: String, CodingKey {
+        case architecture, width, dropout, classes
+        case inChannels = "in_channels"
+        case inputSize = "input_size"
+    }
+
     public func build() -> Module {
         switch architecture {
         case .resnet18:

@@ -31,6 +31,10 @@ public struct FeatureSet: Codable, Sendable {
     public var passes: Int
     /// Canonical class name -> index of the taxonomy the labels use.
     public var classes: [String: Int]
+    /// The augmentation stream's seed and whether the passes were augmented: with the same
+    /// samples they give the same inputs, so a later export can reuse these experts' columns.
+    public var seed: UInt64?
+    public var augmented: Bool?
 
     public static let descriptionFile = "features.json"
 }
@@ -82,6 +86,34 @@ public struct FeatureArrays: Sendable {
         guard let result else { throw IncrementalError.invalid("no feature folders given") }
         return result
     }
+
+    /// The columns of each expert, in order.
+    func perExpert() -> [ExpertOutputs] {
+        let n = count, d = featureDimension, experts = description.experts
+        var logitOffset = 0, nmdOffset = 0
+        return experts.enumerated().map { e, expert in
+            var out = ExpertOutputs()
+            let c = expert.classes.count, f = expert.nmdDimension
+            for i in 0..<n {
+                let featureStart: Int = (i * experts.count + e) * d
+                let logitStart: Int = i * logitCount + logitOffset
+                let nmdStart: Int = i * nmdCount + nmdOffset
+                out.features += features[featureStart..<(featureStart + d)]
+                out.logits += logits[logitStart..<(logitStart + c)]
+                out.nmd += nmd[nmdStart..<(nmdStart + f)]
+            }
+            logitOffset += c
+            nmdOffset += f
+            return out
+        }
+    }
+}
+
+/// One expert's outputs over a set of samples: features [N, D], logits [N, C], NMD [N, F].
+struct ExpertOutputs {
+    var features: [Float] = []
+    var logits: [Float] = []
+    var nmd: [Float] = []
 }
 
 /// Runs every expert over a site's samples and writes a `FeatureSet`.
@@ -106,43 +138,12 @@ public struct FeatureExporter {
     /// - Parameters:
     ///   - source: the site's samples (already in the site's normalisation).
     ///   - passes: augmented passes (1 without augmentation).
+    ///   - previous: an earlier export of the same samples (same passes, seed and augmentation)
+    ///     whose experts are the first of `experts`: their columns are copied and only the
+    ///     new experts run (a site adding one expert's features does not recompute the others).
     public func export(source: ShardDataset, passes: Int, augmentation: Augmentation?, seed: UInt64, to folder: URL,
-                       progress: (Int, Int) -> Void = { _, _ in }) throws -> FeatureSet {
-        var features: [Float] = [], logits: [Float] = [], nmd: [Float] = [], labels: [Int64] = []
-        var rows: [String] = ["index,id,site,split,pass"]
+                       reusing previous: URL? = nil, progress: (Int, Int) -> Void = { _, _ in }) throws -> FeatureSet {
         let description = source.description
-        let loader = DataLoader(source: source, batchSize: batchSize, shuffle: false, seed: seed, augmentation: augmentation)
-        let total = passes * loader.batchCount
-        var done = 0
-        for pass in 0..<passes {
-            try loader.forEachBatch(epoch: pass) { batch in
-                let n = batch.labels.count
-                // Per expert: logits [n, C], features [n, D], signatures [n, F] as flat arrays.
-                let outputs = experts.map { expert -> ([Float], [Float], [Float]) in
-                    let (l, f, s) = NeuralMeanDiscrepancy.forward(expert.model, batch.images)
-                    return (l.floats(), f.floats(), s.floats())
-                }
-                for i in 0..<n {
-                    for (_, f, _) in outputs {
-                        let d = f.count / n
-                        features += f[(i * d)..<((i + 1) * d)]
-                    }
-                    for (l, _, _) in outputs {
-                        let c = l.count / n
-                        logits += l[(i * c)..<((i + 1) * c)]
-                    }
-                    for (k, (_, _, s)) in outputs.enumerated() {
-                        let d = s.count / n
-                        nmd += zip(s[(i * d)..<((i + 1) * d)], experts[k].nmf).map { $0 - $1 }
-                    }
-                    labels.append(Int64(batch.labels[i]))
-                    rows.append("\(rows.count - 1),\(source.sampleID(at: batch.indices[i])),\(description.site),\(source.split),\(pass)")
-                }
-                done += 1
-                progress(done, total)
-            }
-        }
-        let count = labels.count
         let expertInfo = self.experts.map { e in
             FeatureSet.Expert(name: e.name, site: e.bundle.sites.joined(separator: "+"), classes: e.bundle.spec.classes,
                               featureDimension: NeuralMeanDiscrepancy.featureDimension(of: e.model), nmdDimension: e.nmf.count)
@@ -151,13 +152,69 @@ public struct FeatureExporter {
         guard expertInfo.allSatisfy({ $0.featureDimension == featureDimension }) else {
             throw IncrementalError.invalid("experts with different feature sizes cannot share a fusion network")
         }
+        let augmented = augmentation.map { !$0.isIdentity } ?? false
+        var outputs: [ExpertOutputs] = []
+        var earlier: FeatureArrays?
+        if let previous, let arrays = try? FeatureArrays.load([previous]) {
+            let set = arrays.description
+            let compatible = set.site == description.site && set.split == source.split && set.passes == passes && set.seed == seed
+                && set.augmented == augmented && set.count == passes * source.count && set.experts.count <= expertInfo.count
+                && Array(expertInfo.prefix(set.experts.count)) == set.experts
+            if compatible {
+                outputs = arrays.perExpert()
+                earlier = arrays
+            }
+        }
+        let fresh = Array(experts.dropFirst(outputs.count))
+        var computed = [ExpertOutputs](repeating: ExpertOutputs(), count: fresh.count)
+        var labels: [Int64] = [], ids: [String] = [], passOf: [Int] = []
+        let loader = DataLoader(source: source, batchSize: batchSize, shuffle: false, seed: seed, augmentation: augmentation)
+        if fresh.isEmpty, let earlier {
+            labels = earlier.labels.map(Int64.init)
+            ids = earlier.sampleIDs
+            passOf = (0..<passes).flatMap { [Int](repeating: $0, count: source.count) }
+        } else {
+            let total = passes * loader.batchCount
+            var done = 0
+            for pass in 0..<passes {
+                try loader.forEachBatch(epoch: pass) { batch in
+                    for (k, expert) in fresh.enumerated() {
+                        let (l, f, s) = NeuralMeanDiscrepancy.forward(expert.model, batch.images)
+                        computed[k].logits += l.floats()
+                        computed[k].features += f.floats()
+                        let signatures = s.floats(), nmf = expert.nmf
+                        for i in 0..<signatures.count { computed[k].nmd.append(signatures[i] - nmf[i % nmf.count]) }
+                    }
+                    labels += batch.labels.map(Int64.init)
+                    ids += batch.indices.map { source.sampleID(at: $0) }
+                    passOf += [Int](repeating: pass, count: batch.labels.count)
+                    done += 1
+                    progress(done, total)
+                }
+            }
+            if let earlier, earlier.sampleIDs != ids || earlier.labels != labels.map(Int.init) {
+                throw IncrementalError.invalid("\(previous!.path) holds other samples than \(description.site) \(source.split) now has: export again without it")
+            }
+        }
+        outputs += computed
+        let count = labels.count
+        // Interleave per sample: [N, E, D] features, [N, sum C] logits, [N, sum F] NMD.
+        var features: [Float] = [], logits: [Float] = [], nmd: [Float] = []
+        features.reserveCapacity(count * expertInfo.count * featureDimension)
+        for i in 0..<count {
+            for o in outputs { features += o.features[(i * featureDimension)..<((i + 1) * featureDimension)] }
+            for (o, e) in zip(outputs, expertInfo) { logits += o.logits[(i * e.classes.count)..<((i + 1) * e.classes.count)] }
+            for (o, e) in zip(outputs, expertInfo) { nmd += o.nmd[(i * e.nmdDimension)..<((i + 1) * e.nmdDimension)] }
+        }
         try AtomicFile.ensureDirectory(folder)
         try NpyArray(features, shape: [count, expertInfo.count, featureDimension]).write(to: folder.appendingPathComponent("features.npy"))
         try NpyArray(logits, shape: [count, expertInfo.reduce(0) { $0 + $1.classes.count }]).write(to: folder.appendingPathComponent("logits.npy"))
         try NpyArray(nmd, shape: [count, expertInfo.reduce(0) { $0 + $1.nmdDimension }]).write(to: folder.appendingPathComponent("nmd.npy"))
         try NpyArray(labels, shape: [count]).write(to: folder.appendingPathComponent("labels.npy"))
+        let rows = ["index,id,site,split,pass"] + (0..<count).map { "\($0),\(ids[$0]),\(description.site),\(source.split),\(passOf[$0])" }
         try AtomicFile.write(Data((rows.joined(separator: "\n") + "\n").utf8), to: folder.appendingPathComponent("samples.csv"))
-        let set = FeatureSet(experts: expertInfo, site: description.site, split: source.split, count: count, passes: passes, classes: description.classes)
+        let set = FeatureSet(experts: expertInfo, site: description.site, split: source.split, count: count, passes: passes,
+                             classes: description.classes, seed: seed, augmented: augmented)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(set), to: folder.appendingPathComponent(FeatureSet.descriptionFile))

@@ -42,28 +42,13 @@ public struct RunEvaluation: Codable, Sendable {
                 pooled.append(rows.isEmpty ? 0 : Double(rows.filter { $0.label == $0.prediction }.count) / Double(rows.count))
             }
             let (rows, experts) = try PredictionRow.read(from: folder.appendingPathComponent(lastFile.file))
-            var perSite: [String: ClassificationMetrics] = [:]
-            var weights: [String: [String: Double]]?
-            for site in sites {
-                let part = rows.filter { $0.site == site }
-                guard !part.isEmpty else { continue }
-                perSite[site] = ClassificationMetrics(labels: part.map(\.label), predictions: part.map(\.prediction), names: names)
-                if !experts.isEmpty {
-                    var means: [String: Double] = [:]
-                    for (k, expert) in experts.enumerated() {
-                        means[expert] = part.reduce(0.0) { $0 + Double($1.weights[k]) } / Double(part.count)
-                    }
-                    weights = weights ?? [:]
-                    weights![site] = means
-                }
-            }
+            let summary = PredictionSummary(rows: rows, experts: experts, sites: sites, names: names)
             let steps = files.map(\.step)
             results.append(MethodResult(method: method,
-                                        final: ClassificationMetrics(labels: rows.map(\.label), predictions: rows.map(\.prediction), names: names),
-                                        perSite: perSite, matrix: AccuracyMatrix(tasks: sites, values: values, pooledAccuracy: pooled),
+                                        final: summary.pooled, perSite: summary.perSite, matrix: AccuracyMatrix(tasks: sites, values: values, pooledAccuracy: pooled),
                                         secondsForLastSite: ledger.seconds(method: method, step: lastFile.step),
                                         secondsPerStep: steps.map { ledger.seconds(method: method, step: $0) },
-                                        meanExpertWeights: weights, experts: experts.isEmpty ? nil : experts))
+                                        meanExpertWeights: summary.meanExpertWeights, experts: summary.experts))
         }
         return RunEvaluation(methods: results, sites: sites, settings: ledger.settings)
     }
@@ -79,6 +64,21 @@ public struct RunEvaluation: Codable, Sendable {
                 + percent(r.final.accuracy).leftPadded(10) + String(format: "%.3f", r.final.macroF1).leftPadded(10)
                 + percent(r.matrix.averageIncrementalAccuracy).leftPadded(15) + percent(r.matrix.forgetting).leftPadded(14)
                 + percent(r.matrix.backwardTransfer).leftPadded(8) + String(format: "%.1f", r.secondsForLastSite).leftPadded(28))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Mean weight of each expert (columns) on each site's test samples (rows), after the last
+    /// step; the seed expects the largest weight on the diagonal (an expert on its own site).
+    public func expertWeightTable(method: String) -> String {
+        guard let result = methods.first(where: { $0.method == method }), let weights = result.meanExpertWeights,
+              let experts = result.experts else { return "" }
+        let width = max(10, (experts.map(\.count).max() ?? 0) + 2)
+        var lines = ["site".padding(toLength: 14, withPad: " ", startingAt: 0) + experts.map { $0.leftPadded(width) }.joined()]
+        for site in sites {
+            guard let row = weights[site] else { continue }
+            lines.append(site.padding(toLength: 14, withPad: " ", startingAt: 0)
+                + experts.map { String(format: "%.3f", row[$0] ?? 0).leftPadded(width) }.joined())
         }
         return lines.joined(separator: "\n")
     }

@@ -87,7 +87,8 @@ public struct FusedPrediction: Sendable {
     public var pooledIndex: Int
     public var canonicalIndex: Int
     public var scores: [Float]
-    /// The weight each expert got (learnt weights, or 1 for the expert that decided).
+    /// The weight each expert got: learnt weights (nmd-wSF, attn-wSF), 1 for the expert that
+    /// decided (max-logit, max-softmax, routing); empty for SF, which weighs no expert.
     public var expertWeights: [Float]
 }
 
@@ -104,6 +105,13 @@ public enum ScoreFusion {
         public init(epochs: Int = 50, batchSize: Int = 64, learningRate: Double = 1e-3, maxStepsPerEpoch: Int = 666, seed: UInt64 = 10) {
             self.epochs = epochs; self.batchSize = batchSize; self.learningRate = learningRate
             self.maxStepsPerEpoch = maxStepsPerEpoch; self.seed = seed
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case epochs, seed
+            case batchSize = "batch_size"
+            case learningRate = "learning_rate"
+            case maxStepsPerEpoch = "max_steps_per_epoch"
         }
     }
 
@@ -193,7 +201,7 @@ public enum ScoreFusion {
                 let scores = Array(values[(k * g)..<((k + 1) * g)])
                 let best = Evaluate.argmax(scores)
                 out.append(FusedPrediction(pooledIndex: best, canonicalIndex: network.pooler.canonicalIndices[best], scores: scores,
-                                           expertWeights: w.map { Array($0[(k * e)..<((k + 1) * e)]) } ?? [Float](repeating: 1, count: e)))
+                                           expertWeights: w.map { Array($0[(k * e)..<((k + 1) * e)]) } ?? []))
             }
         }
         return out

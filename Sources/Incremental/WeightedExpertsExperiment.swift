@@ -41,7 +41,8 @@ public final class WeightedExpertsExperiment {
     public let settings: ExperimentSettings
     public let folder: URL
     public var log: (String) -> Void = { print($0) }
-    /// Progress of long stages: (label, done, total).
+    /// Progress of long stages: (label, done so far, total). Each stage reports 0 when it
+    /// starts and `total` when it ends (also when it stops early).
     public var progress: (String, Int, Int) -> Void = { _, _, _ in }
 
     public init(sites: [URL], settings: ExperimentSettings, folder: URL) {
@@ -116,13 +117,18 @@ public final class WeightedExpertsExperiment {
                 let exporter = FeatureExporter(experts: experts)
                 var trainFolders: [URL] = [], validationFolders: [URL] = [], testFolders: [URL] = []
                 for (k, s) in seen.enumerated() {
+                    // Each site keeps its earlier exports: only the new expert runs over its data.
                     let root = folder.appendingPathComponent("features/step-\(step)/\(s.name)")
-                    _ = try exporter.export(source: s.trainCanonical, passes: settings.featurePasses, augmentation: .echoViews,
-                                            seed: settings.fusion.seed &+ UInt64(k), to: root.appendingPathComponent("train")) { d, t in
-                        self.progress("features \(s.name) train", d, t)
+                    let earlier = folder.appendingPathComponent("features/step-\(step - 1)/\(s.name)")
+                    _ = try withProgress("features \(s.name) train (new experts)") { report in
+                        try exporter.export(source: s.trainCanonical, passes: settings.featurePasses, augmentation: .echoViews,
+                                            seed: settings.fusion.seed &+ UInt64(k), to: root.appendingPathComponent("train"),
+                                            reusing: earlier.appendingPathComponent("train"), progress: report)
                     }
-                    _ = try exporter.export(source: s.validationCanonical, passes: 1, augmentation: nil, seed: 0, to: root.appendingPathComponent("val"))
-                    _ = try exporter.export(source: s.testCanonical, passes: 1, augmentation: nil, seed: 0, to: root.appendingPathComponent("test"))
+                    _ = try exporter.export(source: s.validationCanonical, passes: 1, augmentation: nil, seed: 0, to: root.appendingPathComponent("val"),
+                                            reusing: earlier.appendingPathComponent("val"))
+                    _ = try exporter.export(source: s.testCanonical, passes: 1, augmentation: nil, seed: 0, to: root.appendingPathComponent("test"),
+                                            reusing: earlier.appendingPathComponent("test"))
                     trainFolders.append(root.appendingPathComponent("train"))
                     validationFolders.append(root.appendingPathComponent("val"))
                     testFolders.append(root.appendingPathComponent("test"))
@@ -134,28 +140,27 @@ public final class WeightedExpertsExperiment {
                 for method in fusionMethods {
                     ledger.stages.append(.init(method: method.rawValue, step: step, stage: "train expert \(site.name) + NMF", seconds: expertSeconds))
                     ledger.stages.append(.init(method: method.rawValue, step: step, stage: "export features", seconds: exportSeconds))
-                    let predictions: [FusedPrediction]
+                    let fusionFolder = folder.appendingPathComponent("fusion/\(method.rawValue)/step-\(step)")
+                    var bundle = FusionBundle(method: method, pooler: try KnowledgePooler(expertClasses: trainFeatures.description.experts.map(\.classes),
+                                                                                          taxonomy: taxonomy),
+                                              experts: trainFeatures.description.experts, featureDimension: trainFeatures.featureDimension,
+                                              nmdDimension: trainFeatures.nmdCount, settings: settings.fusion, outcome: nil)
+                    var network: ScoreFusionNetwork?
                     if method.isTrained {
-                        let (network, outcome) = try ScoreFusion.train(method: method, on: trainFeatures, validation: validationFeatures,
-                                                                       taxonomy: taxonomy, settings: settings.fusion) { epoch, train, validation in
-                            self.progress("\(method.rawValue) step \(step)", epoch + 1, self.settings.fusion.epochs)
-                            _ = (train, validation)
+                        let (trained, outcome) = try withProgress("\(method.rawValue) step \(step)") { report in
+                            try ScoreFusion.train(method: method, on: trainFeatures, validation: validationFeatures,
+                                                  taxonomy: taxonomy, settings: settings.fusion) { epoch, _, _ in
+                                report(epoch + 1, self.settings.fusion.epochs)
+                            }
                         }
+                        network = trained
                         ledger.stages.append(.init(method: method.rawValue, step: step, stage: "train fusion", seconds: outcome.seconds))
-                        try FusionBundle(method: method, pooler: network.pooler, experts: trainFeatures.description.experts,
-                                         featureDimension: trainFeatures.featureDimension, nmdDimension: trainFeatures.nmdCount,
-                                         settings: settings.fusion, outcome: outcome)
-                            .save(network, to: folder.appendingPathComponent("fusion/\(method.rawValue)/step-\(step)"))
-                        predictions = try ScoreFusion.predict(network: network, on: testFeatures)
+                        bundle.outcome = outcome
                         log("  \(method.rawValue): best validation accuracy \(String(format: "%.3f", outcome.bestValidationAccuracy ?? 0)) at epoch \(outcome.bestEpoch + 1)")
-                    } else {
-                        predictions = try ScoreFusion.predictUntrained(method, on: testFeatures, taxonomy: taxonomy)
                     }
-                    let rows = zip(predictions, testFeatures.labels.indices).map { p, i in
-                        PredictionRow(id: testFeatures.sampleIDs[i], site: testFeatures.sites[i], label: testFeatures.labels[i],
-                                      prediction: p.canonicalIndex, weights: p.expertWeights)
-                    }
-                    try record(rows, experts: experts.map(\.name), method: method.rawValue, step: step, names: names, ledger: &ledger)
+                    try bundle.save(network, to: fusionFolder)
+                    let (rows, weighted) = try Predictions.fusion(bundle, network: network, on: testFeatures)
+                    try record(rows, experts: weighted, method: method.rawValue, step: step, names: names, ledger: &ledger)
                 }
             }
             if wants.contains("combined") {
@@ -203,7 +208,8 @@ public final class WeightedExpertsExperiment {
         if let initialFrom { try ClassifierSurgery.copyBackbone(from: initialFrom, to: model) }
         var trainer = ClassifierTrainer(settings: settings)
         var epoch = 0
-        trainer.onBatch = { done, total in self.progress("\(label) epoch \(epoch + 1)/\(settings.epochs)", done, total) }
+        return try withProgress(label) { report in
+        trainer.onBatch = { done, total in report(epoch * total + done, settings.epochs * total) }
         trainer.onEpoch = { record in
             epoch = record.epoch + 1
             if record.epoch == settings.epochs - 1 || (record.epoch + 1) % 5 == 0 {
@@ -213,6 +219,20 @@ public final class WeightedExpertsExperiment {
         }
         let outcome = try trainer.train(model, on: train, validation: validation)
         return (model, outcome)
+        }
+    }
+
+    /// Runs a stage under a progress bar: reports 0 when it starts, the body's (done, total),
+    /// and the end when the body stops short of its total (early stopping, reused features).
+    func withProgress<T>(_ label: String, _ body: (_ report: @escaping (Int, Int) -> Void) throws -> T) rethrows -> T {
+        let last = StageProgress()
+        progress(label, 0, 1)
+        defer { if last.done < last.total { progress(label, last.total, last.total) } }
+        return try body { done, total in
+            last.done = done
+            last.total = total
+            self.progress(label, done, total)
+        }
     }
 
     func saveClassifier(_ model: Module, spec: ClassifierSpec, sites: [SiteData], settings: TrainingSettings, outcome: TrainingOutcome,
@@ -233,16 +253,7 @@ public final class WeightedExpertsExperiment {
     }
 
     func classifierPredictions(_ model: Module, spec: ClassifierSpec, sites: [SiteData]) throws -> [PredictionRow] {
-        var rows: [PredictionRow] = []
-        let taxonomy = sites[0].description.classes
-        for site in sites {
-            let (logits, labels) = try Evaluate.logits(model, on: site.testCanonical)
-            for (i, (scores, label)) in zip(logits, labels).enumerated() {
-                rows.append(PredictionRow(id: site.testCanonical.sampleID(at: i), site: site.name, label: label,
-                                          prediction: taxonomy[spec.classes[Evaluate.argmax(scores)]]!, weights: []))
-            }
-        }
-        return rows
+        try Predictions.classifier(model, spec: spec, on: sites.map(\.testCanonical))
     }
 
     func record(_ rows: [PredictionRow], experts: [String], method: String, step: Int, names: [Int: String], ledger: inout RunLedger) throws {
@@ -250,4 +261,10 @@ public final class WeightedExpertsExperiment {
         try PredictionRow.write(rows, experts: experts, names: names, to: folder.appendingPathComponent(file))
         ledger.predictions.append(.init(method: method, step: step, file: file))
     }
+}
+
+/// How far a stage under `withProgress` has reported.
+private final class StageProgress {
+    var done = 0
+    var total = 1
 }

@@ -15,6 +15,59 @@ public enum ConfigLoader {
         }
     }
 
+    /// A config read over `base`: a key the file sets replaces base's, mappings merge key by
+    /// key, so a file names only what it changes (precedence: command line, then the file,
+    /// then `base`, the defaults).
+    public static func load<T: Codable>(_ type: T.Type, from url: URL, over base: T) throws -> T {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw IngestError.config("cannot read \(url.path)")
+        }
+        do {
+            guard let overlay = try Yams.compose(yaml: text) else { return base }
+            guard let defaults = try Yams.compose(yaml: try yaml(base)) else { return try YAMLDecoder().decode(T.self, from: text) }
+            let value = try YAMLDecoder().decode(T.self, from: try Yams.serialize(node: merged(defaults, overlay)))
+            // A key the decoder did not use (a typo such as `epocs`) is gone from the resolved
+            // config: name it rather than run with the default.
+            if let resolved = try Yams.compose(yaml: try yaml(value)) {
+                let unused = unusedKeys(overlay, resolved)
+                if !unused.isEmpty {
+                    throw IngestError.config("unknown key\(unused.count == 1 ? "" : "s") \(unused.map { "'\($0)'" }.joined(separator: ", "))")
+                }
+            }
+            return value
+        } catch {
+            throw IngestError.config("\(url.lastPathComponent): \(describe(error))")
+        }
+    }
+
+    /// `overlay` over `base`: mappings merge recursively, anything else is replaced.
+    static func merged(_ base: Node, _ overlay: Node) -> Node {
+        guard case .mapping(var result) = base, case .mapping(let changes) = overlay else { return overlay }
+        for (key, value) in changes {
+            guard let name = key.string else { continue }
+            result[name] = result[name].map { merged($0, value) } ?? value
+        }
+        return .mapping(result)
+    }
+
+    /// Dotted paths of the keys of `overlay` that `resolved` lacks (explicit nulls excepted).
+    static func unusedKeys(_ overlay: Node, _ resolved: Node, path: String = "") -> [String] {
+        guard case .mapping(let changes) = overlay else { return [] }
+        let known = resolved.mapping
+        var unused: [String] = []
+        for (key, value) in changes {
+            guard let name = key.string else { continue }
+            let here = path.isEmpty ? name : "\(path).\(name)"
+            if let target = known?[name] {
+                unused += unusedKeys(value, target, path: here)
+            } else if value.null == nil {
+                let siblings = known.map { $0.keys.compactMap(\.string).sorted() } ?? []
+                unused.append(here + (siblings.isEmpty ? "" : " (known: \(siblings.joined(separator: ", ")))"))
+            }
+        }
+        return unused
+    }
+
     /// YAML with sorted keys, so that the same config always gives the same bytes.
     public static func yaml<T: Encodable>(_ value: T) throws -> String {
         let encoder = YAMLEncoder()

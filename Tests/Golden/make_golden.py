@@ -14,7 +14,13 @@ For every case this writes, under Tests/Golden/<case>/:
   case.json             how the case is built (the Swift test builds the same module)
 Loss cases (no parameters) write input.npy, target files, loss.npy and input_grad.npy.
 
-Run: python3 Tests/Golden/make_golden.py   (torch and safetensors; CPU; deterministic)
+The NMD case (nmd_resnet18_cifar, Tests/IncrementalTests/NeuralMeanDiscrepancyTests.swift) writes
+weights.safetensors (after warm-up batches that give BatchNorm non-trivial running statistics),
+input.npy, signatures.npy (per image, the spatial means of the 17 main convolutions' outputs in
+evaluation mode, concatenated in network order), nmf.npy (their mean over the images) and logits.npy.
+
+Run: python3 Tests/Golden/make_golden.py [CASE ...]   (torch and safetensors; CPU; deterministic;
+naming cases regenerates only those)
 The Swift tests compare with a normwise relative tolerance of 1e-4:
 max|swift - torch| <= 1e-4 * max(max|torch|, 1e-6), per tensor.
 """
@@ -45,10 +51,25 @@ def state(module):
     return {k: v.detach().clone().contiguous() for k, v in module.state_dict().items()}
 
 
-def module_case(name, build, input_shape, spec, seed=0, extra_forward=None, optimizers=True):
+ONLY = set(sys.argv[1:])
+
+
+def wanted(name):
+    return not ONLY or name in ONLY
+
+
+def fresh_folder(name):
+    """An empty Tests/Golden/<name>/ (earlier files removed)."""
     folder = os.path.join(HERE, name)
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
+    return folder
+
+
+def module_case(name, build, input_shape, spec, seed=0, extra_forward=None, optimizers=True):
+    if not wanted(name):
+        return
+    folder = fresh_folder(name)
     torch.manual_seed(seed)
     module = build()
     module.train()
@@ -86,9 +107,9 @@ def module_case(name, build, input_shape, spec, seed=0, extra_forward=None, opti
 
 
 def loss_case(name, inputs, targets, loss_fn, spec):
-    folder = os.path.join(HERE, name)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(folder)
+    if not wanted(name):
+        return
+    folder = fresh_folder(name)
     leaves = [t.clone().requires_grad_(True) for t in inputs]
     loss = loss_fn(*leaves, *targets)
     loss.backward()
@@ -102,6 +123,43 @@ def loss_case(name, inputs, targets, loss_fn, spec):
     with open(os.path.join(folder, "case.json"), "w") as f:
         json.dump(spec, f, indent=1, sort_keys=True)
     print(f"{name}: loss {loss.item():.6f}")
+
+
+def nmd_case(name, width=4, classes=4, input_shape=(5, 1, 16, 16), seed=3):
+    """Neural Mean Discrepancy signatures (Dong et al. 2022, the seed's nmd-wSF): forward hooks on
+    the stem convolution and both convolutions of every basic block (not the shortcuts)."""
+    if not wanted(name):
+        return
+    folder = fresh_folder(name)
+    torch.manual_seed(seed)
+    model = M.ResNet18(1, classes, width=width, stem="cifar", dropout=0.0)
+    generator = torch.Generator().manual_seed(seed + 1)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(*input_shape, generator=generator) * 2 + 0.5)
+    model.eval()
+    convs = [model.conv1]
+    for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
+        for block in layer:
+            convs += [block.conv1, block.conv2]
+    outputs = []
+    hooks = [c.register_forward_hook(lambda m, i, o: outputs.append(o.mean(dim=(2, 3)))) for c in convs]
+    x = torch.randn(*input_shape, generator=generator)
+    with torch.no_grad():
+        logits = model(x)
+    for h in hooks:
+        h.remove()
+    signatures = torch.cat(outputs, dim=1)
+    save_file(state(model), os.path.join(folder, "weights.safetensors"))
+    save_npy(folder, "input", x)
+    save_npy(folder, "signatures", signatures)
+    save_npy(folder, "nmf", signatures.double().mean(dim=0))
+    save_npy(folder, "logits", logits)
+    with open(os.path.join(folder, "case.json"), "w") as f:
+        json.dump({"kind": "resnet18", "in": 1, "classes": classes, "width": width, "stem": "cifar", "convolutions": len(convs)},
+                  f, indent=1, sort_keys=True)
+    print(f"{name}: signatures {tuple(signatures.shape)} from {len(convs)} convolutions")
 
 
 class Wrap(nn.Module):
@@ -205,6 +263,8 @@ def main():
     module_case("model_unet", lambda: M.UNet(1, base=2, heads=(3, 2), dropout=0.0), (2, 1, 32, 32),
                 {"kind": "unet", "in": 1, "base": 2, "heads": [3, 2], "head": 1}, extra_forward=lambda m, t: m(t, head=1),
                 optimizers=False)
+    # ---- Neural Mean Discrepancy (the weighted experts' in-distribution score)
+    nmd_case("nmd_resnet18_cifar")
 
 
 if __name__ == "__main__":
