@@ -1,5 +1,6 @@
 import ArgumentParser
 import Console
+import DataLoading
 import Foundation
 import Incremental
 import Ingest
@@ -52,6 +53,7 @@ struct ExperimentRun: ParsableCommand {
 /// Runs the experiment, writes the resolved settings, evaluates, and prints the comparison.
 @discardableResult
 func runExperiment(sites: [URL], settings: ExperimentSettings, folder: URL, progress mode: ProgressReporter.Mode) throws -> RunEvaluation {
+    for site in sites { _ = try ShardDescription.load(from: site) }  // a wrong folder fails before anything is written
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     try Data(try ConfigLoader.yaml(settings).utf8).write(to: folder.appendingPathComponent("config.resolved.yaml"))
     let experiment = WeightedExpertsExperiment(sites: sites, settings: settings, folder: folder)

@@ -38,10 +38,13 @@ public struct ShardDescription: Decodable, Sendable {
 
     public static func load(from folder: URL) throws -> ShardDescription {
         let url = folder.appendingPathComponent("dataset.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw DataError.invalid("\(folder.path) is not a converted dataset (no readable dataset.json): give the folder `medcil convert echo` wrote, <out>/<dataset>")
+        }
         do {
-            return try JSONDecoder().decode(ShardDescription.self, from: Data(contentsOf: url))
+            return try JSONDecoder().decode(ShardDescription.self, from: data)
         } catch {
-            throw DataError.invalid("\(url.path): \(error)")
+            throw DataError.invalid("\(url.path): not a dataset description MedCIL can read (\(error))")
         }
     }
 

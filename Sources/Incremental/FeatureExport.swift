@@ -58,7 +58,8 @@ public struct FeatureArrays: Sendable {
     public static func load(_ folders: [URL]) throws -> FeatureArrays {
         var result: FeatureArrays?
         for folder in folders {
-            let description = try JSONDecoder().decode(FeatureSet.self, from: Data(contentsOf: folder.appendingPathComponent(FeatureSet.descriptionFile)))
+            let description = try readDescription(FeatureSet.self, file: FeatureSet.descriptionFile, in: folder,
+                                                  expected: "a feature export (written by `medcil features export`)")
             let features = try NpyArray.read(from: folder.appendingPathComponent("features.npy")).floatValues()
             let logits = try NpyArray.read(from: folder.appendingPathComponent("logits.npy")).floatValues()
             let nmd = try NpyArray.read(from: folder.appendingPathComponent("nmd.npy")).floatValues()

@@ -43,13 +43,8 @@ public struct ModelBundle: Codable, Sendable {
 
     /// Reads the description and rebuilds the model with its weights (strict key check).
     public static func load(from folder: URL) throws -> (ModelBundle, Module) {
-        let url = folder.appendingPathComponent(descriptionFile)
-        let bundle: ModelBundle
-        do {
-            bundle = try JSONDecoder().decode(ModelBundle.self, from: Data(contentsOf: url))
-        } catch {
-            throw IncrementalError.invalid("\(url.path): \(error)")
-        }
+        let bundle = try readDescription(ModelBundle.self, file: descriptionFile, in: folder,
+                                         expected: "a model folder (written by `medcil train classifier`, `train expert`, `train combined` or `train fine-tune`)")
         let model = bundle.spec.build()
         try Checkpoint.load(model, from: folder.appendingPathComponent(weightsFile), strict: true)
         model.eval()
@@ -65,5 +60,19 @@ public enum IncrementalError: Error, CustomStringConvertible {
     case invalid(String)
     public var description: String {
         switch self { case .invalid(let why): return why }
+    }
+}
+
+/// Reads one of MedCIL's JSON descriptions; a missing file or a file of another kind gets an
+/// error that says which folder was expected and what writes it.
+func readDescription<T: Decodable>(_ type: T.Type, file: String, in folder: URL, expected: String) throws -> T {
+    let url = folder.appendingPathComponent(file)
+    guard let data = FileManager.default.contents(atPath: url.path) else {
+        throw IncrementalError.invalid("\(folder.path) is not \(expected): it has no readable \(file)")
+    }
+    do {
+        return try JSONDecoder().decode(T.self, from: data)
+    } catch {
+        throw IncrementalError.invalid("\(url.path) is not a \(file) MedCIL can read: \(error)")
     }
 }

@@ -50,12 +50,7 @@ public struct RunLedger: Codable, Sendable {
     }
 
     public static func load(from folder: URL) throws -> RunLedger {
-        let url = folder.appendingPathComponent(file)
-        do {
-            return try JSONDecoder().decode(RunLedger.self, from: Data(contentsOf: url))
-        } catch {
-            throw IncrementalError.invalid("\(url.path): \(error)")
-        }
+        try readDescription(RunLedger.self, file: file, in: folder, expected: "a run folder (written by `medcil experiment run` or `medcil demo`)")
     }
 
     /// Training seconds a method spent to add the site of `step`.

@@ -271,7 +271,7 @@ public struct FusionBundle: Codable, Sendable {
     }
 
     public static func load(from folder: URL) throws -> (FusionBundle, ScoreFusionNetwork?) {
-        let bundle = try JSONDecoder().decode(FusionBundle.self, from: Data(contentsOf: folder.appendingPathComponent("fusion.json")))
+        let bundle = try readDescription(FusionBundle.self, file: "fusion.json", in: folder, expected: "a fusion folder (written by `medcil train fusion`)")
         guard bundle.method.isTrained else { return (bundle, nil) }
         let network = ScoreFusionNetwork(method: bundle.method, pooler: bundle.pooler, featureDimension: bundle.featureDimension,
                                          nmdDimension: bundle.nmdDimension)

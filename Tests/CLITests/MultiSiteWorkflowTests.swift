@@ -8,7 +8,7 @@ import TestSupport
 @Suite(.serialized) struct MultiSiteWorkflowTests {
     static let commandsWithHelp: [[String]] = [
         ["train", "classifier"], ["train", "expert"], ["train", "fusion"], ["train", "combined"], ["train", "fine-tune"],
-        ["features", "export"], ["evaluate"], ["experiment"], ["bench", "train"],
+        ["features", "export"], ["evaluate"], ["experiment", "run"], ["bench", "train"],
     ]
 
     @Test(arguments: commandsWithHelp)
