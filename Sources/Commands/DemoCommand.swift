@@ -95,6 +95,10 @@ struct Demo: ParsableCommand {
         for method in evaluation.methods where method.meanExpertWeights != nil && FusionMethod(rawValue: method.method)?.isTrained == true {
             print("\nMean expert weight of \(method.method) on each site's test samples (rows: test site; columns: expert):")
             print(evaluation.expertWeightTable(method: method.method))
+            if let own = evaluation.sitesWhereOwnExpertWeighsMost(method: method.method) {
+                print("own expert weighs most on \(own.count) of \(evaluation.sites.count) sites\(own.isEmpty ? "" : ": " + own.joined(separator: ", "))"
+                      + " (the seed expects all; an expert that knows every class of another site can win that site)")
+            }
         }
         print("\nreport: \(run.appendingPathComponent("report.html").path)")
         print(String(format: "demo finished in %.1f min", Date().timeIntervalSince(started) / 60))

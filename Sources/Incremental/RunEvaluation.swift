@@ -83,6 +83,18 @@ public struct RunEvaluation: Codable, Sendable {
         return lines.joined(separator: "\n")
     }
 
+    /// The sites on whose test samples their own expert gets the largest mean weight (in a
+    /// run, expert k is site k's: the base classifier for the first site, then one expert per
+    /// site), or nil for a method without expert weights.
+    public func sitesWhereOwnExpertWeighsMost(method: String) -> [String]? {
+        guard let result = methods.first(where: { $0.method == method }), let weights = result.meanExpertWeights,
+              let experts = result.experts, experts.count == sites.count else { return nil }
+        return sites.enumerated().filter { k, site in
+            guard let row = weights[site], let own = row[experts[k]] else { return false }
+            return experts.allSatisfy { ($0 == experts[k]) || (row[$0] ?? 0) < own }
+        }.map(\.element)
+    }
+
     public func save(to folder: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

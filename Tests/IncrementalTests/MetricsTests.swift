@@ -42,3 +42,24 @@ import Testing
         #expect(single.forgetting == nil && single.backwardTransfer == nil)
     }
 }
+
+/// Which sites' own experts get the largest mean weight, on a hand-made table.
+@Suite struct ExpertWeightSummaryTests {
+    @Test func ownExpertWeighsMost() {
+        let none = ClassificationMetrics(labels: [0], predictions: [0], names: [0: "x"])
+        let matrix = AccuracyMatrix(tasks: ["a", "b", "c"], values: [[1, nil, nil]], pooledAccuracy: [1])
+        // Site a: base 0.6 wins. Site b: expert-c 0.7 beats expert-b 0.2. Site c: a tie (0.5, 0.5) is not a win.
+        let weights: [String: [String: Double]] = [
+            "a": ["base": 0.6, "expert-b": 0.3, "expert-c": 0.1],
+            "b": ["base": 0.1, "expert-b": 0.2, "expert-c": 0.7],
+            "c": ["base": 0.0, "expert-b": 0.5, "expert-c": 0.5],
+        ]
+        let result = RunEvaluation.MethodResult(method: "nmd-wsf", final: none, perSite: [:], matrix: matrix, secondsForLastSite: 0,
+                                                secondsPerStep: [], meanExpertWeights: weights, experts: ["base", "expert-b", "expert-c"])
+        let plain = RunEvaluation.MethodResult(method: "combined", final: none, perSite: [:], matrix: matrix, secondsForLastSite: 0,
+                                               secondsPerStep: [], meanExpertWeights: nil, experts: nil)
+        let evaluation = RunEvaluation(methods: [result, plain], sites: ["a", "b", "c"], settings: [:])
+        #expect(evaluation.sitesWhereOwnExpertWeighsMost(method: "nmd-wsf") == ["a"])
+        #expect(evaluation.sitesWhereOwnExpertWeighsMost(method: "combined") == nil)
+    }
+}
