@@ -32,7 +32,7 @@ struct PhantomEcho: ParsableCommand {
     var sites: [String] = EchoPhantomSite.all.map(\.name)
 
     /// `--sites a b` and `--sites a,b` alike.
-    var siteNames: [String] { sites.flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty } }
+    var siteNames: [String] { splitNameList(sites) }
 
     @Option(help: "Cines per view (one patient per cine index).")
     var perView: Int = 12

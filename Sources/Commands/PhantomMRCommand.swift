@@ -26,7 +26,7 @@ struct PhantomMR: ParsableCommand {
     var sites: [String] = MRPhantomSite.all.map(\.name)
 
     /// `--sites a b` and `--sites a,b` alike.
-    var siteNames: [String] { sites.flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty } }
+    var siteNames: [String] { splitNameList(sites) }
 
     @Option(help: "Subjects per site (at least 3; at site a the first half have two sessions).")
     var subjects: Int = 6

@@ -37,3 +37,8 @@ public struct SharedOptions: ParsableArguments {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// A list option given as `a b`, `a,b` or both: the names, in order.
+func splitNameList(_ values: [String]) -> [String] {
+    values.flatMap { $0.split(separator: ",").map(String.init) }.filter { !$0.isEmpty }
+}

@@ -95,14 +95,9 @@ public struct PredictionSummary: Codable, Sendable {
         for site in perSite.keys.sorted() { lines.append(line(site, perSite[site]!)) }
         lines.append(line("all", pooled))
         if let weights = meanExpertWeights, let experts {
-            let width = max(10, (experts.map(\.count).max() ?? 0) + 2)
             lines.append("")
             lines.append("mean expert weight (rows: site of the samples)")
-            lines.append("site".padding(toLength: 14, withPad: " ", startingAt: 0) + experts.map { $0.leftPadded(width) }.joined())
-            for site in weights.keys.sorted() {
-                lines.append(site.padding(toLength: 14, withPad: " ", startingAt: 0)
-                    + experts.map { String(format: "%.3f", weights[site]![$0] ?? 0).leftPadded(width) }.joined())
-            }
+            lines.append(RunEvaluation.weightTable(weights, experts: experts, sites: weights.keys.sorted()))
         }
         return lines.joined(separator: "\n")
     }

@@ -73,6 +73,11 @@ public struct RunEvaluation: Codable, Sendable {
     public func expertWeightTable(method: String) -> String {
         guard let result = methods.first(where: { $0.method == method }), let weights = result.meanExpertWeights,
               let experts = result.experts else { return "" }
+        return Self.weightTable(weights, experts: experts, sites: sites)
+    }
+
+    /// Rows: sites (in the order given; sites without weights left out); columns: experts.
+    static func weightTable(_ weights: [String: [String: Double]], experts: [String], sites: [String]) -> String {
         let width = max(10, (experts.map(\.count).max() ?? 0) + 2)
         var lines = ["site".padding(toLength: 14, withPad: " ", startingAt: 0) + experts.map { $0.leftPadded(width) }.joined()]
         for site in sites {
