@@ -382,6 +382,9 @@ int mdc_get_int64(MDCItem *item, uint16_t group, uint16_t element, unsigned long
     double value = 0;
     const int status = mdc_get_float64(item, group, element, pos, &value);
     if (status != MDC_OK) return status;
+    // Converting a double outside int64's range (or NaN) is undefined behaviour; header
+    // values such as "1e300" in a DS or IS element are refused as not integers instead.
+    if (!(value >= -9007199254740992.0 && value <= 9007199254740992.0)) return MDC_ERROR;
     *out = int64_t(value);
     return MDC_OK;
 }
@@ -484,7 +487,7 @@ int mdc_pixel_info(MDCFile *file, MDCPixelInfo *info, char *err, size_t errLen) 
     });
 }
 
-int mdc_available_frames(MDCFile *file, uint32_t frameBytes, uint32_t *frames, char *err, size_t errLen) {
+int mdc_available_frames(MDCFile *file, uint64_t frameBytes, uint32_t *frames, char *err, size_t errLen) {
     return guarded(err, errLen, int(MDC_ERROR), [&]() -> int {
         *frames = 0;
         DcmPixelData *pixels = pixelDataOf(file);
@@ -501,7 +504,7 @@ int mdc_available_frames(MDCFile *file, uint32_t frameBytes, uint32_t *frames, c
     });
 }
 
-int mdc_decode_frame(MDCFile *file, uint32_t frame, uint32_t frameBytes, void *buffer, size_t bufferLen,
+int mdc_decode_frame(MDCFile *file, uint32_t frame, uint64_t frameBytes, void *buffer, size_t bufferLen,
                      char *colorModel, size_t colorModelLen, int *planar, char *err, size_t errLen) {
     return guarded(err, errLen, int(MDC_ERROR), [&]() -> int {
         DcmItem *dataset = file->format.getDataset();
@@ -510,13 +513,20 @@ int mdc_decode_frame(MDCFile *file, uint32_t frame, uint32_t frameBytes, void *b
         OFString model;
         Uint16 planarValue = 0;
         if (!DcmXfer(originalXfer(file)).isEncapsulated()) {
+            // Both sides in 64 bits: frameBytes comes from header fields. After this check,
+            // offset and frameBytes lie within the 32-bit element length.
+            const Uint64 length = pixels->getLength();
+            if (frameBytes == 0 || frameBytes > length || Uint64(frame) > (length - frameBytes) / frameBytes) {
+                setError(err, errLen, "frame " + std::to_string(frame) + " lies beyond the end of the pixel data");
+                return MDC_ERROR;
+            }
             const Uint64 offset = Uint64(frame) * frameBytes;
-            if (offset + frameBytes > pixels->getLength()) {
+            if (offset + frameBytes > length) {
                 setError(err, errLen, "frame " + std::to_string(frame) + " lies beyond the end of the pixel data");
                 return MDC_ERROR;
             }
             if (bufferLen < frameBytes) { setError(err, errLen, "buffer too small"); return MDC_ERROR; }
-            OFCondition status = pixels->getPartialValue(buffer, Uint32(offset), frameBytes, &file->cache);
+            OFCondition status = pixels->getPartialValue(buffer, Uint32(offset), Uint32(frameBytes), &file->cache);
             if (status.bad()) { setError(err, errLen, std::string("cannot read pixel data: ") + status.text()); return MDC_ERROR; }
             dataset->findAndGetOFString(DCM_PhotometricInterpretation, model);
         } else {

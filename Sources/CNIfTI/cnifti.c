@@ -1,5 +1,6 @@
 #include "cnifti.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int cnifti_probe(const char *path, cnifti_probe_result *out) {
@@ -55,27 +56,44 @@ nifti_image *cnifti_read_header(const char *path) {
     return nifti_image_read(path, 0);
 }
 
-int64_t cnifti_read_voxels(const nifti_image *nim, void *buffer, int64_t bytes) {
-    if (nim == NULL || nim->iname == NULL || buffer == NULL || bytes < 0) return -1;
+void *cnifti_read_voxels_growing(const nifti_image *nim, int64_t bytes, int64_t *got) {
+    *got = -1;
+    if (nim == NULL || nim->iname == NULL || bytes <= 0) return NULL;
     znzFile file = znzopen(nim->iname, "rb", nifti_is_gzfile(nim->iname));
-    if (znz_isnull(file)) return -1;
-    if (znzseek(file, (long)nim->iname_offset, SEEK_SET) < 0) {
+    if (znz_isnull(file)) return NULL;
+    if (nim->iname_offset < 0 || znzseek(file, (long)nim->iname_offset, SEEK_SET) < 0) {
         znzclose(file);
-        return -1;
+        return NULL;
+    }
+    const int64_t first_chunk = (int64_t)1 << 24; /* 16 MiB */
+    int64_t capacity = bytes < first_chunk ? bytes : first_chunk;
+    unsigned char *buffer = malloc((size_t)capacity);
+    if (buffer == NULL) {
+        znzclose(file);
+        return NULL;
     }
     int64_t done = 0;
-    unsigned char *out = buffer;
     while (done < bytes) {
-        const size_t chunk = (size_t)((bytes - done) > (1 << 26) ? (1 << 26) : (bytes - done));
-        const size_t got = znzread(out + done, 1, chunk, file);
-        if (got == 0) break;
-        done += (int64_t)got;
+        if (done == capacity) {
+            /* Grow only once the data has filled what is there: memory follows the stream. */
+            const int64_t grown = capacity > bytes / 2 ? bytes : capacity * 2;
+            unsigned char *larger = realloc(buffer, (size_t)grown);
+            if (larger == NULL) break;
+            buffer = larger;
+            capacity = grown;
+        }
+        const int64_t want = capacity - done;
+        const size_t chunk = (size_t)(want > (1 << 26) ? (1 << 26) : want);
+        const size_t read = znzread(buffer + done, 1, chunk, file);
+        if (read == 0) break;
+        done += (int64_t)read;
     }
     znzclose(file);
     if (done == bytes && nim->swapsize > 1 && nim->byteorder != nifti_short_order()) {
         nifti_swap_Nbytes(bytes / nim->swapsize, nim->swapsize, buffer);
     }
-    return done;
+    *got = done;
+    return buffer;
 }
 
 int cnifti_write(nifti_image *nim, const char *path) {

@@ -13,6 +13,8 @@ public enum DicomError: Error, CustomStringConvertible, Equatable, Sendable {
     case unsupportedTransferSyntax(uid: String, name: String)
     /// The image pixel module is inconsistent (bad NumberOfFrames, sizes, photometric).
     case badPixelModule(String)
+    /// A size the header declares is beyond a `DicomLimits` limit (the message names it).
+    case limitExceeded(String)
     /// Decoding one frame failed.
     case decodeFailed(frame: Int, reason: String)
     /// Writing a file failed.
@@ -27,6 +29,7 @@ public enum DicomError: Error, CustomStringConvertible, Equatable, Sendable {
         case .unsupportedTransferSyntax(let uid, let name):
             return "unsupported transfer syntax \(name) (\(uid)): DCMTK \(DicomLibrary.dcmtkVersion) cannot decode it; convert the file (e.g. with gdcmconv --raw) first"
         case .badPixelModule(let why): return "bad image pixel module: \(why)"
+        case .limitExceeded(let why): return "beyond the reader's limits: \(why)"
         case .decodeFailed(let frame, let why): return "cannot decode frame \(frame): \(why)"
         case .writeFailed(let why): return "cannot write DICOM: \(why)"
         }

@@ -147,19 +147,23 @@ public struct DicomItem {
             }
             guard status == Int32(MDC_OK) else { continue }
             let vrText = String(cString: [vr.0, vr.1, 0])
-            result.append(DicomElementInfo(tag: DicomTag(group, element), vr: vrText, multiplicity: Int(vm), length: Int(length)))
+            result.append(DicomElementInfo(tag: DicomTag(group, element), vr: vrText, multiplicity: Int(clamping: vm), length: Int(length)))
         }
         return result
     }
 
-    /// Every element of this item as keyword -> value, recursing into sequences. Binary
+    /// Every element of this item as keyword -> value, recursing into sequences down to
+    /// `maxDepth` levels (deeper sequences are summarised: a file may nest thousands). Binary
     /// values longer than `binaryLimit` bytes are summarised, not dumped.
-    public func allValues(binaryLimit: Int = 64) -> [String: DicomValue] {
+    public func allValues(binaryLimit: Int = 64, maxDepth: Int = 8) -> [String: DicomValue] {
         var result: [String: DicomValue] = [:]
         for info in elements {
             let key = info.tag.isPrivate ? info.tag.description : info.tag.keyword
             if info.vr == "SQ" {
-                result[key] = .sequence(items(info.tag).map { $0.allValues(binaryLimit: binaryLimit) })
+                let nested = items(info.tag)
+                result[key] = maxDepth > 0
+                    ? .sequence(nested.map { $0.allValues(binaryLimit: binaryLimit, maxDepth: maxDepth - 1) })
+                    : .text("<sequence of \(nested.count) item\(nested.count == 1 ? "" : "s"), nested too deep to list>")
             } else if ["OB", "OW", "OF", "OD", "OL", "OV", "UN"].contains(info.vr), info.length > binaryLimit {
                 result[key] = .text("<\(info.vr), \(info.length) bytes>")
             } else if ["US", "SS", "UL", "SL", "FL", "FD", "DS", "IS", "SV", "UV"].contains(info.vr) {

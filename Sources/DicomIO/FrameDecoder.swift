@@ -22,15 +22,19 @@ public final class FrameDecoder {
     private var scratch: [UInt8]
     private var samples: [Int32]
 
-    public init(file: DicomFile) throws(DicomError) {
+    /// Reads and checks the pixel module (`PixelModule`, against `limits`) and that the pixel
+    /// data holds every declared frame: NumberOfFrames x frame bytes for native data, a
+    /// fragment starting each frame for encapsulated data. Nothing frame-sized is allocated
+    /// until the first frame is decoded.
+    public init(file: DicomFile, limits: DicomLimits = .standard) throws(DicomError) {
         self.file = file
         let syntax = file.transferSyntax
         guard syntax.isDecodable else { throw .unsupportedTransferSyntax(uid: syntax.uid, name: syntax.name) }
-        pixels = try PixelModule(file: file)
+        pixels = try PixelModule(file: file, limits: limits)
 
         var available: UInt32 = 0
         var error = [CChar](repeating: 0, count: 512)
-        guard mdc_available_frames(file.handle, UInt32(pixels.storedFrameBytes), &available, &error, error.count) == Int32(MDC_OK) else {
+        guard mdc_available_frames(file.handle, UInt64(pixels.storedFrameBytes), &available, &error, error.count) == Int32(MDC_OK) else {
             throw .badPixelModule(String(cString: error))
         }
         if Int(available) < pixels.declaredFrames {
@@ -54,7 +58,7 @@ public final class FrameDecoder {
             outputSamples = 3
             outputType = pixels.bitsAllocated == 8 ? .uint8 : .uint16
         }
-        scratch = [UInt8](repeating: 0, count: pixels.decodedFrameBytes + 2)
+        scratch = []
         samples = []
     }
 
@@ -68,17 +72,28 @@ public final class FrameDecoder {
         guard index >= 0 && index < frameCount else {
             throw .decodeFailed(frame: index, reason: "the file has \(frameCount) frames")
         }
-        precondition(out.count >= outputFrameBytes, "output buffer too small")
+        guard out.count >= outputFrameBytes else {
+            throw .decodeFailed(frame: index, reason: "the output buffer holds \(out.count) bytes, a frame needs \(outputFrameBytes)")
+        }
+        if scratch.isEmpty { scratch = [UInt8](repeating: 0, count: pixels.decodedFrameBytes + 2) }
         var colorModel = [CChar](repeating: 0, count: 64)
         var planar: Int32 = 0
         var error = [CChar](repeating: 0, count: 512)
         let status = scratch.withUnsafeMutableBytes { raw in
-            mdc_decode_frame(file.handle, UInt32(index), UInt32(pixels.storedFrameBytes), raw.baseAddress, raw.count,
+            mdc_decode_frame(file.handle, UInt32(index), UInt64(pixels.storedFrameBytes), raw.baseAddress, raw.count,
                              &colorModel, colorModel.count, &planar, &error, error.count)
         }
         guard status == Int32(MDC_OK) else { throw .decodeFailed(frame: index, reason: String(cString: error)) }
-        let model = String(cString: colorModel).trimmingCharacters(in: .whitespaces)
-        try convert(model: model.isEmpty ? pixels.photometric : model, planar: Int(planar), into: out)
+        let reported = String(cString: colorModel).trimmingCharacters(in: .whitespaces)
+        let model = reported.isEmpty ? pixels.photometric : reported
+        // A codec stream may disagree with the header (a 3-component JPEG in a MONOCHROME2
+        // file): the conversion below indexes by the header's sample count, so refuse.
+        let modelSamples = ["RGB", "YBR_FULL", "YBR_FULL_422"].contains(model) ? 3
+            : ["MONOCHROME1", "MONOCHROME2", "PALETTE COLOR"].contains(model) ? 1 : pixels.samplesPerPixel
+        guard modelSamples == pixels.samplesPerPixel else {
+            throw .decodeFailed(frame: index, reason: "the codec produced \(model) (\(modelSamples) samples per pixel) but the header says \(pixels.photometric) with \(pixels.samplesPerPixel)")
+        }
+        try convert(model: model, planar: Int(planar), into: out)
     }
 
     /// Decodes one frame into a fresh byte array.
@@ -101,7 +116,10 @@ public final class FrameDecoder {
         // Fast path, the common case of echo cines: 8-bit grey or pixel-interleaved RGB.
         if plain8 && (model == "MONOCHROME2" || (model == "RGB" && planar == 0)) {
             let bytes = pixelCount * outputSamples
-            scratch.withUnsafeBytes { src in out.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: bytes) }
+            scratch.withUnsafeBytes { src in
+                guard let source = src.baseAddress, let target = out.baseAddress else { return }
+                target.copyMemory(from: source, byteCount: bytes)
+            }
             return
         }
         // 1. Stored samples as integers, masked to BitsStored and sign-extended.

@@ -71,13 +71,20 @@ public struct PaletteLUT: Equatable, Sendable {
     /// Expands segmented LUT data (PS3.3 C.7.9.2): discrete segments (opcode 0) copy their
     /// values, linear segments (1) ramp from the previous value, indirect segments (2) replay
     /// `length` segments starting at a word offset into the data.
+    ///
+    /// A table has at most 65536 entries; the expansion stops with an error beyond that, since
+    /// a few KiB of linear segments (65535 entries each) could otherwise ask for gigabytes.
     static func expandSegmented(_ data: [UInt16], bits: Int) throws(DicomError) -> [UInt16] {
+        let maxEntries = 65536
         var out: [UInt16] = []
         func expand(from start: Int, segments: Int, nested: Bool) throws(DicomError) {
             var position = start
             var done = 0
             while done < segments && position + 1 < data.count {
                 let opcode = Int(data[position]), length = Int(data[position + 1])
+                guard opcode == 2 || out.count + length <= maxEntries else {
+                    throw .badPixelModule("segmented palette expands to more than \(maxEntries) entries")
+                }
                 switch opcode {
                 case 0:
                     guard position + 2 + length <= data.count else { throw .badPixelModule("truncated discrete palette segment") }

@@ -25,6 +25,7 @@ public struct PixelModule: Equatable, Sendable, Codable {
     public var bytesPerSample: Int { bitsAllocated / 8 }
 
     /// Bytes of one stored (native) frame. YBR_FULL_422 stores two samples per pixel.
+    /// (Plain arithmetic: `validate(limits:)` has checked that these products fit.)
     public var storedFrameBytes: Int {
         let samples = photometric == "YBR_FULL_422" && !encapsulated ? 2 : samplesPerPixel
         return rows * columns * samples * bytesPerSample
@@ -37,8 +38,8 @@ public struct PixelModule: Equatable, Sendable, Codable {
 
     static let supportedPhotometric: Set<String> = ["MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "YBR_FULL_422", "PALETTE COLOR"]
 
-    /// Reads the module; throws `noPixelData` or `badPixelModule` with the reason.
-    public init(file: DicomFile) throws(DicomError) {
+    /// Reads the module; throws `noPixelData`, `badPixelModule` or `limitExceeded` with the reason.
+    public init(file: DicomFile, limits: DicomLimits = .standard) throws(DicomError) {
         var info = MDCPixelInfo()
         var error = [CChar](repeating: 0, count: 512)
         let status = mdc_pixel_info(file.handle, &info, &error, error.count)
@@ -68,12 +69,22 @@ public struct PixelModule: Equatable, Sendable, Codable {
         } else {
             declaredFrames = 1
         }
-        try validate()
+        try validate(limits: limits)
     }
 
-    func validate() throws(DicomError) {
+    /// Checks the module before anything is allocated from it: the values make sense, the
+    /// sizes fit the limits (computed with overflow checks).
+    ///     /// (Whether the pixel data holds every declared frame, in bytes or in fragments,
+    /// `FrameDecoder` checks against the pixel data itself.)
+    public func validate(limits: DicomLimits = .standard) throws(DicomError) {
         guard rows > 0, columns > 0 else { throw .badPixelModule("Rows \(rows) x Columns \(columns) is empty") }
         guard declaredFrames >= 1 else { throw .badPixelModule("NumberOfFrames is \(declaredFrames)") }
+        guard let pixels = CheckedSize.product(rows, columns), pixels <= limits.maxPixelsPerFrame else {
+            throw .limitExceeded("Rows \(rows) x Columns \(columns) is more pixels per frame than the limit max_pixels_per_frame = \(limits.maxPixelsPerFrame)")
+        }
+        guard declaredFrames <= limits.maxFrames else {
+            throw .limitExceeded("NumberOfFrames \(declaredFrames) is more than the limit max_frames = \(limits.maxFrames)")
+        }
         guard bitsAllocated == 8 || bitsAllocated == 16 else {
             throw .badPixelModule("BitsAllocated \(bitsAllocated) is not supported (8 or 16)")
         }
@@ -92,6 +103,11 @@ public struct PixelModule: Equatable, Sendable, Codable {
         }
         if photometric == "YBR_FULL_422", !encapsulated, columns % 2 != 0 {
             throw .badPixelModule("uncompressed YBR_FULL_422 needs an even number of columns, not \(columns)")
+        }
+        // Samples are 1 or 3 and bits 8 or 16 by now, so a frame is at most
+        // maxPixelsPerFrame x 6 bytes; the product is still checked, limits being configurable.
+        guard CheckedSize.product(rows, columns, samplesPerPixel, bytesPerSample, declaredFrames) != nil else {
+            throw .limitExceeded("Rows \(rows) x Columns \(columns) x SamplesPerPixel \(samplesPerPixel) x NumberOfFrames \(declaredFrames) overflows")
         }
     }
 }

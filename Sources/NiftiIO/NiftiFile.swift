@@ -1,3 +1,4 @@
+import ArrayFiles
 import CNIfTI
 import Foundation
 
@@ -12,8 +13,12 @@ public final class NiftiFile {
     public let header: NiftiHeader
     private let image: UnsafeMutablePointer<nifti_image>
 
-    public init(path: String) throws(NiftiError) {
+    /// Sizes the header may ask for (checked when voxels are read).
+    public let limits: NiftiLimits
+
+    public init(path: String, limits: NiftiLimits = .standard) throws(NiftiError) {
         NiftiLibrary.ensureInitialized()
+        self.limits = limits
         let lower = path.lowercased()
         guard lower.hasSuffix(".nii") || lower.hasSuffix(".nii.gz") else {
             throw .unreadable("only single-file NIfTI is read (.nii or .nii.gz), not \(URL(fileURLWithPath: path).lastPathComponent)")
@@ -61,17 +66,13 @@ public final class NiftiFile {
         if let problem = header.scalingProblem { throw .badHeader(problem) }
         let count = try voxelCount(type)
         let scaling = header.scaling
-        var values = [Float](repeating: 0, count: count)
-        if type == .float32 && scaling == nil {
-            let got = values.withUnsafeMutableBytes { raw in readBytes(into: raw, count: count * type.size) }
-            guard got else { throw .unreadable(truncationReason(count: count, size: type.size)) }
-        } else {
-            let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: count * type.size, alignment: 16)
-            defer { raw.deallocate() }
-            try read(into: raw, count: count, size: type.size)
-            values.withUnsafeMutableBufferPointer { out in
-                Self.convert(UnsafeRawPointer(raw.baseAddress!), type: type, count: count, into: out.baseAddress!, scaling: scaling)
+        let raw = try readVoxelBytes(count: count, size: type.size)
+        defer { free(raw) }
+        let values = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            if let target = out.baseAddress {
+                Self.convert(UnsafeRawPointer(raw), type: type, count: count, into: target, scaling: scaling)
             }
+            initialized = count
         }
         return Volume(shape: header.volumeShape, values: values, affine: header.affine)
     }
@@ -81,38 +82,60 @@ public final class NiftiFile {
     public func readLabels() throws(NiftiError) -> Volume<Int32> {
         let type = try NiftiDatatype.from(code: header.datatypeCode)
         let count = try voxelCount(type)
-        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: count * type.size, alignment: 16)
-        defer { raw.deallocate() }
-        try read(into: raw, count: count, size: type.size)
-        let values = try Self.labels(UnsafeRawPointer(raw.baseAddress!), type: type, count: count, shape: header.volumeShape)
+        let raw = try readVoxelBytes(count: count, size: type.size)
+        defer { free(raw) }
+        let values = try Self.labels(UnsafeRawPointer(raw), type: type, count: count, shape: header.volumeShape)
         return Volume(shape: header.volumeShape, values: values, affine: header.affine)
     }
 
+    /// The number of voxels, after checking what the header asks for before anything is
+    /// allocated: the product of the dims and its size in bytes fit in 64 bits and in
+    /// `limits.maxBytesPerVolume`, they agree with libnifti's nvox and bitpix, and an
+    /// uncompressed file holds them (offset + bytes <= file length).
     private func voxelCount(_ type: NiftiDatatype) throws(NiftiError) -> Int {
-        let count = header.volumeShape.reduce(1, *)
+        guard let count = CheckedSize.product(header.volumeShape), let bytes = CheckedSize.product(count, type.size) else {
+            throw .limitExceeded("the shape \(header.shape) of \(type.name) overflows 64-bit sizes")
+        }
+        guard bytes <= limits.maxBytesPerVolume else {
+            throw .limitExceeded("the shape \(header.shape) of \(type.name) is \(bytes) bytes, more than the limit max_bytes_per_volume = \(limits.maxBytesPerVolume)")
+        }
         guard Int(image.pointee.nvox) == count, Int(image.pointee.nbyper) == type.size else {
             throw .badHeader("nvox \(image.pointee.nvox) and bitpix \(image.pointee.nbyper * 8) disagree with the shape \(header.shape) of \(type.name)")
+        }
+        if !isCompressed, let needed = CheckedSize.sum(header.voxOffset, bytes), let actual = fileLength, actual < needed {
+            throw .unreadable(truncationReason(count: count, size: type.size))
         }
         return count
     }
 
-    private func read(into buffer: UnsafeMutableRawBufferPointer, count: Int, size: Int) throws(NiftiError) {
-        guard readBytes(into: buffer, count: count * size) else { throw .unreadable(truncationReason(count: count, size: size)) }
+    private var isCompressed: Bool { path.lowercased().hasSuffix(".gz") }
+
+    private var fileLength: Int? {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
     }
 
-    /// True when all `count` bytes were read.
-    private func readBytes(into buffer: UnsafeMutableRawBufferPointer, count: Int) -> Bool {
-        guard count > 0, let base = buffer.baseAddress else { return true }
-        return cnifti_read_voxels(image, base, Int64(count)) == Int64(count)
+    /// All voxel bytes in host order, in a buffer to `free()`. The buffer grows with the data
+    /// read, so a gzip stream shorter than its header promises costs only what it holds.
+    private func readVoxelBytes(count: Int, size: Int) throws(NiftiError) -> UnsafeMutableRawPointer {
+        let bytes = count * size   // checked by voxelCount
+        var got: Int64 = 0
+        guard let buffer = cnifti_read_voxels_growing(image, Int64(bytes), &got) else {
+            throw .unreadable(got < 0 ? "the voxel data cannot be opened at offset \(header.voxOffset)" : truncationReason(count: count, size: size))
+        }
+        guard got == Int64(bytes) else {
+            free(buffer)
+            throw .unreadable(truncationReason(count: count, size: size))
+        }
+        return buffer
     }
 
     private func truncationReason(count: Int, size: Int) -> String {
-        let needed = header.voxOffset + count * size
-        if path.lowercased().hasSuffix(".gz") {
-            return "the voxel data cannot be read: the gzip stream ends early or is corrupt (the header needs \(needed) bytes uncompressed)"
+        let needed = CheckedSize.product(count, size).flatMap { CheckedSize.sum(header.voxOffset, $0) }
+        let neededText = needed.map(String.init) ?? "more than 2^63"
+        if isCompressed {
+            return "the voxel data cannot be read: the gzip stream ends early or is corrupt (the header needs \(neededText) bytes uncompressed)"
         }
-        let actual = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-        if let actual, actual < needed {
+        if let actual = fileLength, let needed, actual < needed {
             return "the voxel data is truncated: the file has \(actual) bytes, the header needs \(needed) (offset \(header.voxOffset) + \(count) voxels x \(size) bytes)"
         }
         return "the voxel data cannot be read"

@@ -144,7 +144,7 @@ public struct NiftiHeader: Codable, Sendable, Equatable {
         timeOffset = h.toffset
         var extensions: [Extension] = []
         if let list = h.ext_list {
-            for k in 0..<Int(h.num_ext) {
+            for k in 0..<max(0, Int(h.num_ext)) {
                 let ext = list[k]
                 extensions.append(Extension(code: Int(ext.ecode), name: Self.extensionName(Int(ext.ecode)), size: Int(ext.esize)))
             }

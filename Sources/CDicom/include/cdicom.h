@@ -101,14 +101,14 @@ int mdc_pixel_info(MDCFile *file, MDCPixelInfo *info, char *err, size_t errLen);
  * by the frame size; for encapsulated data, the frames found by the offset tables or by
  * scanning fragment starts for a JPEG SOI marker. Lets callers report a NumberOfFrames
  * that promises more than the file holds. */
-int mdc_available_frames(MDCFile *file, uint32_t frameBytes, uint32_t *frames, char *err, size_t errLen);
+int mdc_available_frames(MDCFile *file, uint64_t frameBytes, uint32_t *frames, char *err, size_t errLen);
 
 /* Decodes one frame into `buffer` (at least `frameBytes` bytes, rounded up to even).
  * Native data is copied from the file (byte-swapped to host order for big endian OW);
  * encapsulated data goes through DCMTK's codec for the transfer syntax. On return,
  * `colorModel` holds the photometric interpretation of the decoded bytes (a JPEG decoder
  * may have converted YBR to RGB) and `planar` their planar configuration. */
-int mdc_decode_frame(MDCFile *file, uint32_t frame, uint32_t frameBytes, void *buffer, size_t bufferLen,
+int mdc_decode_frame(MDCFile *file, uint32_t frame, uint64_t frameBytes, void *buffer, size_t bufferLen,
                      char *colorModel, size_t colorModelLen, int *planar, char *err, size_t errLen);
 
 /* ---- writing (phantom exports and test fixtures) ---- */

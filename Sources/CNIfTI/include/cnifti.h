@@ -37,12 +37,15 @@ void cnifti_quiet(void);
  * or its header is not a valid NIfTI-1/NIfTI-2 (or ANALYZE) header. */
 nifti_image *cnifti_read_header(const char *path);
 
-/* Reads all voxels of nim (nvox * nbyper bytes) into buffer, in host byte order, exactly as
- * stored. libnifti's own loader silently replaces NaN and infinite floats with 0, which
- * would hide broken volumes; this reader does not. Returns the number of bytes read (less
- * than requested for a truncated file or gzip stream), or -1 when the file cannot be opened
- * or positioned. */
-int64_t cnifti_read_voxels(const nifti_image *nim, void *buffer, int64_t bytes);
+/* Reads all voxels of nim (`bytes` = nvox * nbyper) in host byte order, exactly as stored:
+ * libnifti's own loader silently replaces NaN and infinite floats with 0, which would hide
+ * broken volumes; this reader does not. It allocates the buffer itself (free it with free())
+ * and grows it as data arrives, 16 MiB first and doubling up to `bytes`, so a header that
+ * promises more than the file or gzip stream holds costs memory for the bytes present, not
+ * for the promise; reading stops at `bytes` however long the stream is. `*got` is the number
+ * of bytes read (less than `bytes` when the data ends early), or -1 when the file cannot be
+ * opened or positioned, in which case NULL is returned. */
+void *cnifti_read_voxels_growing(const nifti_image *nim, int64_t bytes, int64_t *got);
 
 /* Writes nim (header, extensions and voxels) to path as single-file NIfTI-1: .nii, or
  * gzip-compressed when the path ends in .gz. (libnifti2 3.0.1 cannot write single-file
