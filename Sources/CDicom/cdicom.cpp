@@ -21,6 +21,8 @@
 #include "dcmtk/oflog/oflog.h"
 #include "dcmtk/ofstd/ofstd.h"
 
+#include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <mutex>
@@ -192,6 +194,154 @@ void buildFragmentMap(MDCFile *file) {
     if (file->frameStart.empty()) file->fragmentMapError = "no fragment starts with a JPEG start-of-image marker";
 }
 
+// ---- checks DCMTK does not make --------------------------------------------------------
+
+// Most sequences and items that may be open at once (about 64 levels of nesting; real files
+// nest a handful). DCMTK reads nested sequences recursively, so a file nesting thousands of
+// levels (16 bytes each) overflows the stack of the thread reading it.
+constexpr size_t kMaxOpenContainers = 128;
+
+uint16_t read16(const uint8_t *p, bool big) { return big ? uint16_t(p[0] << 8 | p[1]) : uint16_t(p[1] << 8 | p[0]); }
+uint32_t read32(const uint8_t *p, bool big) {
+    return big ? (uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3])
+               : (uint32_t(p[3]) << 24 | uint32_t(p[2]) << 16 | uint32_t(p[1]) << 8 | p[0]);
+}
+
+bool longLengthVR(const uint8_t *vr) {
+    static const char *const names[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
+    for (const char *name : names)
+        if (vr[0] == name[0] && vr[1] == name[1]) return true;
+    return false;
+}
+
+// Walks the element headers of a file (skipping values) and counts how deeply sequences
+// and items nest. Returns false, with a reason, only when the nesting is beyond
+// kMaxOpenContainers; anything it cannot follow (deflated data, lengths that run past the
+// file) ends the walk and is left to DCMTK, which reports it its own way.
+bool nestingIsSane(const char *path, std::string &why) {
+    FILE *file = std::fopen(path, "rb");
+    if (file == nullptr) return true;
+    struct Closer { FILE *f; ~Closer() { std::fclose(f); } } closer{file};
+    uint8_t head[132];
+    const size_t got = std::fread(head, 1, sizeof(head), file);
+    uint64_t pos = 0;
+    bool explicitVR = true, big = false;
+    std::string syntax;
+    if (got == sizeof(head) && std::memcmp(head + 128, "DICM", 4) == 0) {
+        pos = 132;
+        // File Meta Information: explicit VR little endian, group 0002.
+        for (;;) {
+            uint8_t t[12];
+            if (fseeko(file, off_t(pos), SEEK_SET) != 0 || std::fread(t, 1, 8, file) != 8) return true;
+            if (read16(t, false) != 0x0002) break;
+            uint64_t length = read16(t + 6, false), header = 8;
+            if (longLengthVR(t + 4)) {
+                if (std::fread(t + 8, 1, 4, file) != 4) return true;
+                length = read32(t + 8, false);
+                header = 12;
+            }
+            if (length == 0xFFFFFFFF) return true;
+            if (read16(t + 2, false) == 0x0010 && length < 128) {
+                char uid[128] = {0};
+                if (std::fread(uid, 1, size_t(length), file) != length) return true;
+                syntax.assign(uid, size_t(length));
+                while (!syntax.empty() && (syntax.back() == '\0' || syntax.back() == ' ')) syntax.pop_back();
+            }
+            pos += header + length;
+        }
+        if (syntax == "1.2.840.10008.1.2") explicitVR = false;
+        else if (syntax == "1.2.840.10008.1.2.2") big = true;
+        else if (syntax == "1.2.840.10008.1.2.1.99") return true;   // deflated: nothing to walk without inflating
+    } else {
+        explicitVR = got >= 6 && std::isupper(head[4]) && std::isupper(head[5]);
+    }
+
+    struct Container { uint64_t end; bool fragments; };   // end: UINT64_MAX for undefined length
+    std::vector<Container> open;
+    const uint64_t undefined = UINT64_MAX;
+    for (;;) {
+        while (!open.empty() && open.back().end != undefined && pos >= open.back().end) open.pop_back();
+        uint8_t t[12];
+        if (fseeko(file, off_t(pos), SEEK_SET) != 0 || std::fread(t, 1, 8, file) != 8) return true;
+        const uint16_t group = read16(t, big), element = read16(t + 2, big);
+        if (group == 0xFFFE) {
+            const uint32_t length = read32(t + 4, big);
+            pos += 8;
+            if (element == 0xE000) {
+                if (open.empty()) return true;
+                if (open.back().fragments) {   // a fragment of encapsulated pixel data: bytes, not elements
+                    if (length == 0xFFFFFFFF) return true;
+                    pos += length;
+                    continue;
+                }
+                open.push_back({length == 0xFFFFFFFF ? undefined : pos + length, false});
+            } else if (element == 0xE00D || element == 0xE0DD) {
+                if (!open.empty()) open.pop_back();
+                continue;
+            } else {
+                return true;
+            }
+        } else {
+            uint64_t length = 0, header = 8;
+            bool sequence = false;
+            if (explicitVR) {
+                if (longLengthVR(t + 4)) {
+                    if (std::fread(t + 8, 1, 4, file) != 4) return true;
+                    length = read32(t + 8, big);
+                    header = 12;
+                } else {
+                    length = read16(t + 6, big);
+                }
+                sequence = (t[4] == 'S' && t[5] == 'Q') || (t[4] == 'U' && t[5] == 'N' && length == 0xFFFFFFFF);
+            } else {
+                length = read32(t + 4, big);
+                sequence = length == 0xFFFFFFFF || DcmTag(group, element).getEVR() == EVR_SQ;
+            }
+            pos += header;
+            if (length == 0xFFFFFFFF) {
+                open.push_back({undefined, !sequence});   // undefined length and not a sequence: pixel fragments
+            } else if (sequence && length > 0) {
+                open.push_back({pos + length, false});
+            } else {
+                pos += length;
+                continue;
+            }
+        }
+        if (open.size() > kMaxOpenContainers) {
+            why = "sequences nest more than " + std::to_string(kMaxOpenContainers / 2) + " levels deep";
+            return false;
+        }
+    }
+}
+
+// RLE Lossless (PS3.5 G.3.1): a 64-byte header of 16 little-endian words, the number of
+// segments (1...15) and their offsets, the first 64 and each inside the fragment and after
+// the previous one. DCMTK 3.6.7's RLE decoder reads wherever the offsets point, so they are
+// checked here first.
+bool rleHeaderIsSane(MDCFile *file, DcmPixelSequence *sequence, Uint32 fragment, std::string &why) {
+    DcmPixelItem *item = nullptr;
+    if (sequence->getItem(item, fragment).bad() || item == nullptr) { why = "the frame's fragment is missing"; return false; }
+    const Uint32 length = item->getLength();
+    Uint8 header[64];
+    if (length < sizeof(header) || item->getPartialValue(header, 0, sizeof(header), &file->cache).bad()) {
+        why = "the RLE fragment is shorter than its 64-byte header";
+        return false;
+    }
+    const Uint32 segments = read32(header, false);
+    if (segments < 1 || segments > 15) { why = "the RLE header declares " + std::to_string(segments) + " segments (1 to 15)"; return false; }
+    Uint32 previous = 0;
+    for (Uint32 k = 0; k < segments; ++k) {
+        const Uint32 offset = read32(header + 4 + 4 * k, false);
+        if ((k == 0 && offset != 64) || (k > 0 && offset <= previous) || offset >= length) {
+            why = "RLE segment " + std::to_string(k + 1) + " starts at byte " + std::to_string(offset) +
+                  ", outside the " + std::to_string(length) + "-byte fragment or out of order";
+            return false;
+        }
+        previous = offset;
+    }
+    return true;
+}
+
 } // namespace
 
 extern "C" {
@@ -238,6 +388,11 @@ const char *mdc_dcmtk_version(void) { return OFFIS_DCMTK_VERSION_STRING; }
 
 MDCFile *mdc_open(const char *path, uint32_t lazyThreshold, char *err, size_t errLen) {
     return guarded(err, errLen, static_cast<MDCFile *>(nullptr), [&]() -> MDCFile * {
+        std::string why;
+        if (!nestingIsSane(path, why)) {
+            setError(err, errLen, why);
+            return nullptr;
+        }
         MDCFile *file = new MDCFile();
         OFCondition status = file->format.loadFile(OFFilename(path), EXS_Unknown, EGL_noChange, lazyThreshold, ERM_autoDetect);
         if (status.bad()) {
@@ -537,8 +692,16 @@ int mdc_decode_frame(MDCFile *file, uint32_t frame, uint64_t frameBytes, void *b
                 return MDC_ERROR;
             }
             Uint32 startFragment = file->frameStart[frame];
+            if (originalXfer(file) == EXS_RLELossless) {
+                std::string why;
+                DcmPixelSequence *sequence = pixelSequenceOf(file);
+                if (sequence == nullptr || !rleHeaderIsSane(file, sequence, startFragment, why)) {
+                    setError(err, errLen, why.empty() ? "the pixel data has no fragments" : why);
+                    return MDC_ERROR;
+                }
+            }
             OFCondition status = pixels->getUncompressedFrame(dataset, frame, startFragment, buffer, Uint32(bufferLen), model, &file->cache);
-            if (status.bad()) { setError(err, errLen, std::string("cannot decode frame ") + std::to_string(frame) + ": " + status.text()); return MDC_ERROR; }
+            if (status.bad()) { setError(err, errLen, status.text()); return MDC_ERROR; }
         }
         dataset->findAndGetUint16(DCM_PlanarConfiguration, planarValue);
         copyString(colorModel, colorModelLen, model.c_str());

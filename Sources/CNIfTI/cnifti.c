@@ -29,6 +29,9 @@ int cnifti_probe(const char *path, cnifti_probe_result *out) {
         out->scl_slope = h.scl_slope;
         out->scl_inter = h.scl_inter;
         out->pixdim0 = h.pixdim[0];
+        for (int k = 0; k < 8; ++k) out->dim[k] = h.dim[k];
+        out->datatype = h.datatype;
+        out->vox_offset = h.vox_offset;
     } else {
         if (got < sizeof(nifti_2_header)) return -2;
         nifti_2_header h;
@@ -38,7 +41,11 @@ int cnifti_probe(const char *path, cnifti_probe_result *out) {
         out->scl_slope = h.scl_slope;
         out->scl_inter = h.scl_inter;
         out->pixdim0 = h.pixdim[0];
+        for (int k = 0; k < 8; ++k) out->dim[k] = h.dim[k];
+        out->datatype = h.datatype;
+        out->vox_offset = (double)h.vox_offset;
     }
+    out->datatype_known = nifti_datatype_is_valid(out->datatype, 1);
     return 0;
 }
 

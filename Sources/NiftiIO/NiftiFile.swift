@@ -39,6 +39,7 @@ public final class NiftiFile {
         guard probe.has_magic != 0 else {
             throw .unreadable("no NIfTI magic (n+1 / n+2): an ANALYZE 7.5 header, which has no reliable orientation")
         }
+        try Self.checkBeforeLibnifti(probe)
         guard let nim = cnifti_read_header(path) else {
             throw .unreadable("the header cannot be read (corrupt gzip stream, or invalid dimensions)")
         }
@@ -51,6 +52,23 @@ public final class NiftiFile {
         }
         self.path = path
         image = nim
+    }
+
+    /// What libnifti would refuse with a message of its own on stderr, refused here first
+    /// with one line: dims outside 1...7 or below 1, an unknown datatype code, a voxel offset
+    /// that is not a finite non-negative number.
+    static func checkBeforeLibnifti(_ probe: cnifti_probe_result) throws(NiftiError) {
+        let dim = tupleValues(probe.dim, as: Int64.self).map { Int($0) }
+        guard (1...7).contains(dim[0]), dim[1...dim[0]].allSatisfy({ $0 >= 1 }) else {
+            throw .badHeader("dimensions \(dim) are not valid (dim[0] must be 1...7 and every used dim at least 1)")
+        }
+        guard probe.datatype_known != 0 else {
+            let code = Int(probe.datatype)
+            throw .unsupportedDatatype(code: code, name: NiftiDatatype.codeName(code))
+        }
+        guard probe.vox_offset.isFinite, probe.vox_offset >= 0 else {
+            throw .badHeader("vox_offset is \(probe.vox_offset) (must be a byte offset, at least 0)")
+        }
     }
 
     deinit {

@@ -14,7 +14,8 @@ int cnifti_header_version(const char *path);
 
 /* What the first bytes of a file say, read without libnifti's interpretation: libnifti
  * replaces a NaN scl_slope/scl_inter with 0 and reads a .nii without the NIfTI magic as if
- * it had one, so MedCIL checks both itself. */
+ * it had one, so MedCIL checks both itself; and it prints its own complaints about bad
+ * dims or datatypes on stderr, so MedCIL checks those before handing the file to it. */
 typedef struct {
     int version;        /* 1, 2, or 0 when sizeof_hdr is neither 348 nor 540 */
     int big_endian;     /* 1 when the header is big endian */
@@ -22,6 +23,10 @@ typedef struct {
     double scl_slope;   /* as stored (NaN stays NaN) */
     double scl_inter;
     double pixdim0;     /* qfac as stored (libnifti reports 0 as 1) */
+    int64_t dim[8];     /* dim[0...7] as stored */
+    int datatype;       /* as stored */
+    int datatype_known; /* 1 when libnifti knows the datatype code */
+    double vox_offset;  /* as stored */
 } cnifti_probe_result;
 
 /* Reads the header bytes of path (.nii or .nii.gz). Returns 0 on success (version 0 when
