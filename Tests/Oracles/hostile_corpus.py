@@ -9,8 +9,9 @@ header promises, garbage codec streams, lying element lengths, deep nesting, NaN
 bogus datatypes, offsets past the end, truncated gzip. The manifest's `expect` is a piece
 of the one-line error the reader must give, written from the file's construction (not
 from MedCIL's output); `stage` says where the error must come from: "open" (DicomFile /
-NiftiFile), "decode" (FrameDecoder and its frames, or readImage / readLabels), or
-"orientation" (the affine: NaN spacing).
+NiftiFile), "decode" (FrameDecoder and its frames, or readImage / readLabels),
+"orientation" (the affine: NaN spacing), "open-or-decode" (either: the library decides), or
+"reads" for oddities every reader accepts (they must read, with bounded memory).
 
 DICOM files carry SeriesDescription "LVO 4CH", a label the phantom echo site D maps, so a
 conversion gets past the label and has to read the pixels.
@@ -76,6 +77,10 @@ def base_dataset(rows=16, columns=16, frames=2, samples=1, photometric="MONOCHRO
 
 def save(ds, out, name, expect, stage):
     path = os.path.join(out, "dicom", name)
+    # A SOP Instance UID of its own, so that no conversion takes it for a duplicate.
+    uid = f"1.2.3.4.5.6.7.8.1.{len(MANIFEST) + 1}"
+    ds.SOPInstanceUID = uid
+    ds.file_meta.MediaStorageSOPInstanceUID = uid
     ds.save_as(path, enforce_file_format=False)
     note("dicom", name, expect, stage)
     return path
@@ -212,10 +217,11 @@ def dicom_corpus(out):
     ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
     ds.PixelData = encapsulate([b"\x00\x01not a jpeg"])
     ds["PixelData"].VR = "OB"
-    save(ds, out, "jpeg-no-start-of-image.dcm", "JPEG start-of-image", "decode")
+    save(ds, out, "jpeg-one-fragment-for-3-frames.dcm", "NumberOfFrames is 3 but the pixel data holds 1 frames", "decode")
 
     # Deeply nested sequences (10000 levels) in the ultrasound region sequence, written as raw
     # undefined-length sequences and items (pydicom itself recurses too deep to write them).
+    # DCMTK parses nesting recursively: this file overflowed the stack (signal 11).
     ds = base_dataset(frames=1)
     ds.NumberOfFrames = 9
     raw = dicom_bytes(ds)
@@ -224,12 +230,13 @@ def dicom_corpus(out):
     close_level = struct.pack("<HHI", 0xFFFE, 0xE00D, 0) + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
     nested = open_level * 10000 + close_level * 10000
     write_bytes(out, "dicom", "nested-sequences-10000.dcm", raw[:at] + nested + raw[at:],
-                "NumberOfFrames is 9 but the pixel data holds 1 frame", "decode")
+                "sequences nest more than 64 levels deep", "open")
 
     # The same nesting never closed: the rest of the file, pixel data included, falls inside it.
     good = dicom_bytes(base_dataset(frames=1))
     at = good.index(struct.pack("<HH", 0x0020, 0x000D) + b"UI")
-    write_bytes(out, "dicom", "nested-unterminated.dcm", good[:at] + open_level * 2000 + good[at:], "", "open-or-decode")
+    write_bytes(out, "dicom", "nested-unterminated.dcm", good[:at] + open_level * 2000 + good[at:],
+                "sequences nest more than 64 levels deep", "open")
 
     # Lying element lengths: an element after the meta header claims 4 GiB - 16 bytes.
     lying = bytearray(good)
@@ -302,7 +309,9 @@ def nifti_corpus(out):
     write("dim0-nine.nii", patched(good, DIM, "<8h", 9, 8, 8, 4, 1, 1, 1, 1), "", "open")
     write("datatype-bogus.nii", patched(good, DATATYPE, "<hh", 9999, 16), "", "open-or-decode")
     write("datatype-complex64.nii", patched(good, DATATYPE, "<hh", 32, 64), "COMPLEX64", "decode")
-    write("bitpix-lies.nii", patched(good, BITPIX, "<h", 64), "", "open-or-decode")
+    # bitpix disagreeing with the datatype: libnifti and nibabel take the size from the
+    # datatype, and so does MedCIL; the file must read, as the good one does.
+    write("bitpix-lies.nii", patched(good, BITPIX, "<h", 64), "", "reads")
     write("vox-offset-past-end.nii", patched(good, VOX_OFFSET, "<f", 1.0e9), "truncated", "decode")
     write("vox-offset-past-end.nii.gz", patched(good, VOX_OFFSET, "<f", 1.0e9), "", "open-or-decode", compress=True)
     write("vox-offset-negative.nii", patched(good, VOX_OFFSET, "<f", -4096.0), "", "open-or-decode")
@@ -321,11 +330,12 @@ def nifti_corpus(out):
     data = patched(data, 280, "<12f", *([nan] * 12))
     write("spacing-nan.nii", data, "", "orientation")
 
-    # An extension that claims 2 GiB.
+    # An extension that claims 2 GiB in a file of 900 bytes: libnifti skips the extensions it
+    # cannot read (nibabel too), so the volume must read, without a 2 GiB allocation.
     ext = bytearray(good)
     ext[348:352] = b"\x01\0\0\0"
     ext = bytes(ext[:352]) + struct.pack("<ii", 0x7FFFFFF0, 6) + b"x" * 8 + bytes(ext[352:])
-    write("extension-2gib.nii", patched(ext, VOX_OFFSET, "<f", 368.0), "", "open-or-decode")
+    write("extension-2gib.nii", patched(ext, VOX_OFFSET, "<f", 368.0), "", "reads")
 
     # NIfTI-2 with 64-bit dims of 2^40 each.
     image2 = nib.Nifti2Image(np.zeros((4, 4, 4), np.uint8), np.eye(4))

@@ -1,0 +1,105 @@
+import ArrayFiles
+import Foundation
+import NiftiIO
+import Testing
+import TestSupport
+
+/// Hostile NIfTI files (Tests/Oracles/hostile_corpus.py crafts them with nibabel and raw
+/// header edits) each fail with one clear line at the stage the corpus names: headers that
+/// ask for terabytes or overflow 64 bits, bad dims, bogus datatypes, offsets past the end or
+/// not numbers, truncated and garbage gzip streams, NaN geometry.
+@Suite struct HostileNiftiTests {
+    /// The corpus, generated once per test run into a temporary folder.
+    static let corpus: Result<(folder: URL, entries: [HostileCorpus.Entry]), Error> = Result {
+        let folder = TestPaths.temporaryDirectory("medcil-hostile-nifti")
+        return (folder, try HostileCorpus.generate(into: folder))
+    }
+
+    /// Opens, finds the orientation, reads the voxels as image and as labels; returns where it
+    /// failed and why.
+    static func outcome(_ path: String, limits: NiftiLimits = .standard) -> (stage: String, error: NiftiError?) {
+        let file: NiftiFile
+        do { file = try NiftiFile(path: path, limits: limits) } catch { return ("open", error) }
+        do { _ = try AxisOrientation(affine: file.header.affine) } catch { return ("orientation", error) }
+        do {
+            _ = try file.readImage()
+            _ = try file.readLabels()
+        } catch {
+            return ("decode", error)
+        }
+        return ("none", nil)
+    }
+
+    @Test func everyHostileFileGivesOneClearLine() throws {
+        let (folder, entries) = try Self.corpus.get()
+        let nifti = entries.filter { $0.kind == "nifti" }
+        #expect(nifti.count >= 20)
+        for entry in nifti {
+            let (stage, error) = Self.outcome(folder.appendingPathComponent(entry.file).path)
+            if entry.stage == "reads" {
+                // Oddities a reader may accept (libnifti and nibabel both do): they must read.
+                #expect(error == nil, "\(entry.file): \(error.map(String.init(describing:)) ?? "")")
+                continue
+            }
+            guard let error else {
+                Issue.record("\(entry.file): read without an error")
+                continue
+            }
+            let line = error.description
+            #expect(!line.isEmpty && !line.contains("\n"), "\(entry.file): \(line)")
+            #expect(entry.expect.isEmpty || line.contains(entry.expect), "\(entry.file): '\(line)' does not say '\(entry.expect)'")
+            if entry.stage != "open-or-decode" {
+                #expect(stage == entry.stage, "\(entry.file) failed at \(stage), not \(entry.stage): \(line)")
+            }
+        }
+    }
+
+    /// The issue's files: 30000^3 float32 (108 TB; it aborted allocating) and a 7-D header
+    /// with every dim 32767 (it trapped on overflow), plain and gzipped.
+    @Test func theIssueFilesNameTheLimit() throws {
+        let (folder, _) = try Self.corpus.get()
+        for name in ["cube-30000-float32.nii", "cube-30000-float32.nii.gz"] {
+            #expect(Self.outcome(folder.appendingPathComponent("nifti/\(name)").path).error == .limitExceeded(
+                "the shape [30000, 30000, 30000] of float32 is 108000000000000 bytes, more than the limit max_bytes_per_volume = 4294967296"))
+        }
+        for name in ["dims7-32767.nii", "dims7-32767.nii.gz"] {
+            #expect(Self.outcome(folder.appendingPathComponent("nifti/\(name)").path).error == .limitExceeded(
+                "the shape [32767, 32767, 32767, 32767, 32767, 32767, 32767] of int16 overflows 64-bit sizes"))
+        }
+    }
+
+    /// A gzip stream holding more than its header implies is read up to that size and no
+    /// further (the rest is ignored, as nibabel does); a stream holding less fails.
+    @Test func gzipStreamIsReadUpToTheHeaderSize() throws {
+        let folder = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let plain = folder.appendingPathComponent("v.nii")
+        let values: [Int16] = (0..<120).map { k in Int16(k * 3 - 100) }
+        try NiftiWriter.write(.int16(values), shape: [6, 5, 4], affine: .identity, to: plain)
+        // The header's volume, then 8 MiB more in the same gzip stream.
+        let longer = try Data(contentsOf: plain) + Data(repeating: 0x7F, count: 8 << 20)
+        let gz = folder.appendingPathComponent("v.nii.gz")
+        try longer.write(to: folder.appendingPathComponent("v-long.nii"))
+        let compress = try runProcess("sh", ["-c", "gzip -n -c '\(folder.appendingPathComponent("v-long.nii").path)' > '\(gz.path)'"])
+        #expect(compress.status == 0)
+        let image = try NiftiFile(path: gz.path).readImage()
+        #expect(image.values == values.map { Float($0) })
+        #expect(image.shape == [6, 5, 4])
+    }
+
+    /// The limit comes from a config and is named when a volume is beyond it.
+    @Test func limitIsConfigurable() throws {
+        let limits = try JSONDecoder().decode(NiftiLimits.self, from: Data(#"{"max_bytes_per_volume": 100}"#.utf8))
+        #expect(limits == NiftiLimits(maxBytesPerVolume: 100))
+        #expect(try JSONDecoder().decode(NiftiLimits.self, from: Data("{}".utf8)) == .standard)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(NiftiLimits.self, from: Data(#"{"max_bytes": 1}"#.utf8)) }
+
+        let folder = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("v.nii.gz")
+        try NiftiWriter.write(.int16([Int16](repeating: 5, count: 60)), shape: [5, 4, 3], affine: .identity, to: url)
+        #expect(Self.outcome(url.path).error == nil)
+        #expect(Self.outcome(url.path, limits: limits).error
+            == .limitExceeded("the shape [5, 4, 3] of int16 is 120 bytes, more than the limit max_bytes_per_volume = 100"))
+    }
+}

@@ -1,0 +1,23 @@
+import Foundation
+
+/// The hostile DICOM and NIfTI files `Tests/Oracles/hostile_corpus.py` crafts, and its
+/// manifest of what a reader must say about each.
+public enum HostileCorpus {
+    public struct Entry: Decodable, Sendable {
+        /// "dicom" or "nifti".
+        public var kind: String
+        /// Path relative to the corpus folder.
+        public var file: String
+        /// A piece of the one-line error the reader must give ("" for any).
+        public var expect: String
+        /// Where the error must come from: "open", "decode", "orientation", "open-or-decode",
+        /// or "reads" for oddities every reader accepts.
+        public var stage: String
+    }
+
+    /// Writes the corpus into `folder` and returns its manifest.
+    public static func generate(into folder: URL) throws -> [Entry] {
+        try runOracle("hostile_corpus.py", [folder.path])
+        return try JSONDecoder().decode([Entry].self, from: Data(contentsOf: folder.appendingPathComponent("manifest.json")))
+    }
+}
