@@ -103,5 +103,6 @@ echo "fuzzing $TARGET for $SECONDS_TO_RUN s; corpus $CORPUS ($(ls "$CORPUS" | wc
 # malformed files (indirect leaks only, inside libdcmdata); that costs memory, not the batch.
 MALLOC_LIMIT=4200 LEAKS=0
 [[ $TARGET == nifti ]] && MALLOC_LIMIT=1024 LEAKS=1
+export ASAN_OPTIONS="detect_leaks=$LEAKS${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 exec "$OUT/fuzz-$TARGET" "$CORPUS" -max_total_time="$SECONDS_TO_RUN" -max_len=262144 -rss_limit_mb=2048 \
     -malloc_limit_mb="$MALLOC_LIMIT" -timeout=20 -detect_leaks="$LEAKS" -artifact_prefix="$CRASHES" -print_final_stats=1

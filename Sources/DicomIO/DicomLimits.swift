@@ -10,7 +10,8 @@ import ArrayFiles
 /// The defaults lie far above any real echo cine (about 1024 x 768 pixels, a few hundred
 /// frames) or MR slice (at most 1024 x 1024): decoding one frame at the pixel limit costs at
 /// most `maxPixelsPerFrame` x 3 samples x (2 bytes decoded + 4 bytes unpacked) = 288 MiB.
-/// Raise them in a converter config (`limits:`) for unusual data.
+/// Other limits are passed to `FrameDecoder(file:limits:)` (Codable, snake_case keys, so that
+/// a config can carry them).
 public struct DicomLimits: Codable, Equatable, Sendable {
     /// Most frames one file may declare (NumberOfFrames).
     public var maxFrames: Int

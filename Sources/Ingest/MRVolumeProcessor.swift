@@ -12,6 +12,9 @@ public struct MRVolumeProcessor: Sendable {
     public let labelMap: MRLabelMap
     public let unlisted: MRUnlistedPolicy
     public let affineTolerance: Double
+    /// Most pixels a side of a slice after in-plane resampling (a 16384-pixel side is 8 m at
+    /// 0.5 mm; anything beyond comes from a broken header).
+    static let maxResampledSide = 16384
 
     public init(config: MRConverterConfig, labelMap: MRLabelMap) {
         geometry = config.geometry
@@ -119,6 +122,14 @@ public struct MRVolumeProcessor: Sendable {
         let spacing = image.spacing
         let axis = geometry.sliceAxis.axis
         let (hAxis, wAxis) = geometry.sliceAxis.planeAxes
+        // The resampled plane's size comes from header spacing: 1e30 mm would overflow Int
+        // (a trap that ends the batch), 100 m would ask for terabytes.
+        if let target = geometry.spacing {
+            let resampled = [Double(shape[hAxis]) * spacing[hAxis] / target[0], Double(shape[wAxis]) * spacing[wAxis] / target[1]]
+            guard resampled.allSatisfy({ $0.isFinite && $0 <= Double(Self.maxResampledSide) }) else {
+                throw fail(.image, "image: pixel spacing \(spacing[hAxis]) x \(spacing[wAxis]) mm resampled to \(target[0]) x \(target[1]) mm gives slices beyond \(Self.maxResampledSide) pixels a side")
+            }
+        }
         let resampler = SliceResampler(sourceSize: (shape[hAxis], shape[wAxis]), spacing: (spacing[hAxis], spacing[wAxis]),
                                        targetSpacing: geometry.spacing, outputSize: (geometry.height, geometry.width), fit: geometry.fit)
         let classCount = labelMap.taxonomy.classes.count

@@ -10,7 +10,8 @@ import ArrayFiles
 /// header implies.
 ///
 /// The default lies far above any MR volume (512 x 512 x 512 float32 is 512 MiB).
-/// Raise it in a converter config (`limits:`) for unusual data.
+/// Another limit is passed to `NiftiFile(path:limits:)` (Codable, snake_case keys, so that a
+/// config can carry it).
 public struct NiftiLimits: Codable, Equatable, Sendable {
     /// Most bytes one volume's voxels (all dimensions together) may take as stored.
     public var maxBytesPerVolume: Int

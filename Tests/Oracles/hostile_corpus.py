@@ -10,8 +10,9 @@ bogus datatypes, offsets past the end, truncated gzip. The manifest's `expect` i
 of the one-line error the reader must give, written from the file's construction (not
 from MedCIL's output); `stage` says where the error must come from: "open" (DicomFile /
 NiftiFile), "decode" (FrameDecoder and its frames, or readImage / readLabels),
-"orientation" (the affine: NaN spacing), "open-or-decode" (either: the library decides), or
-"reads" for oddities every reader accepts (they must read, with bounded memory).
+"orientation" (the affine: NaN spacing), "open-or-decode" (either: the library decides),
+"reads" for oddities every reader accepts (they must read, with bounded memory), or "convert"
+for files that read but must fail a conversion (the MR slice geometry).
 
 DICOM files carry SeriesDescription "LVO 4CH", a label the phantom echo site D maps, so a
 conversion gets past the label and has to read the pixels.
@@ -329,6 +330,18 @@ def nifti_corpus(out):
     data = patched(good, PIXDIM, "<8f", 1.0, nan, nan, nan, 1, 1, 1, 1)
     data = patched(data, 280, "<12f", *([nan] * 12))
     write("spacing-nan.nii", data, "", "orientation")
+
+    # Voxels of 1e30 mm: readable, but resampling slices to the converter's spacing would
+    # ask for 8e30 pixels a side (it trapped converting Double to Int and ended the batch).
+    huge = np.diag([1e30, 1e30, 1e30, 1.0])
+    # Values 0 and 1: usable both as an image and as its own label volume (phantom MR site B
+    # maps label 1), so that a conversion gets as far as the slice geometry.
+    blocks = np.zeros((16, 16, 8), np.uint8)
+    blocks[4:12, 4:12, 2:6] = 1
+    spaced = nib.Nifti1Image(blocks, huge)
+    spaced.header.set_sform(huge, code=1)
+    spaced.header.set_qform(huge, code=1)
+    write("spacing-1e30mm.nii", nifti_bytes(spaced), "slices beyond 16384 pixels a side", "convert")
 
     # An extension that claims 2 GiB in a file of 900 bytes: libnifti skips the extensions it
     # cannot read (nibabel too), so the volume must read, without a 2 GiB allocation.

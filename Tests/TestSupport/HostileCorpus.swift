@@ -11,7 +11,8 @@ public enum HostileCorpus {
         /// A piece of the one-line error the reader must give ("" for any).
         public var expect: String
         /// Where the error must come from: "open", "decode", "orientation", "open-or-decode",
-        /// or "reads" for oddities every reader accepts.
+        /// "reads" for oddities every reader accepts, "convert" for files that read but must
+        /// fail a conversion.
         public var stage: String
     }
 
