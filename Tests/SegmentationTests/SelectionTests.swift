@@ -116,3 +116,45 @@ func smallUNet(seed: UInt64, heads: [Int] = [2]) -> UNet {
         }
     }
 }
+
+@Suite struct ExemplarSelectionTests {
+    /// The pipeline on a small model: representatives come from the candidates, candidates
+    /// contain the structure and are the most certain of those, and the cover is the greedy one.
+    @Test func representativesAreCoveringCertainSlicesOfTheStructure() throws {
+        NeuralNetRandom.seed(4)
+        let model = UNet(inChannels: 1, base: 2, heads: [2], dropout: 0.5)
+        let images = Tensor.normal([10, 1, 32, 32], generator: RandomGenerator(seed: 6))
+        let contains = (0..<10).map { $0 % 3 != 0 }
+        let (descriptors, dims) = try AbstractionDescriptors.compute(model: model, images: images)
+        let distances = try abstractionDistances(descriptors: descriptors, dims: dims)
+        let settings = ExemplarSettings(capacity: 10, representatives: 2, candidates: 4, monteCarloPasses: 3)
+        let structure = ExemplarSelection.Structure(name: "humerus", head: 0, label: 1, contains: contains)
+        let picks = try ExemplarSelection.select(model: model, images: images, structures: [structure], distances: distances, settings: settings)[0]
+        #expect(picks.candidates.count == 4 && picks.candidates.allSatisfy { contains[$0] })
+        #expect(picks.representatives.count == 2 && Set(picks.representatives).isSubset(of: Set(picks.candidates)))
+        #expect(picks.representatives == naiveGreedy((0..<10).map { distances.row($0) }, candidates: picks.candidates, k: 2))
+        #expect(throws: SegmentationError.self) {
+            try ExemplarSelection.select(model: model, images: images, structures: [.init(name: "x", head: 0, label: 2, contains: contains)],
+                                         distances: distances, settings: settings)
+        }
+    }
+}
+
+@Suite struct SoftTargetTests {
+    /// Soft targets are the evaluation-mode softmax (dropout off even when MC dropout was on),
+    /// batched or not; the model's modes are restored.
+    @Test func softTargetsAreTheDeterministicSoftmax() throws {
+        NeuralNetRandom.seed(5)
+        let model = UNet(inChannels: 1, base: 2, heads: [2, 2], dropout: 0.5)
+        let images = Tensor.normal([3, 1, 32, 32], generator: RandomGenerator(seed: 1))
+        let dropouts = model.namedModules().compactMap { $0.1 as? Dropout }
+        for layer in dropouts { layer.monteCarlo = true }
+        let targets = try SoftTargets.compute(model: model, head: 1, images: images, batchSize: 2)
+        #expect(dropouts.allSatisfy(\.monteCarlo) && model.training)
+        for layer in dropouts { layer.monteCarlo = false }
+        model.eval()
+        let reference = Autograd.withNoGrad { model(images, head: 1).softmax(axis: 1) }
+        #expect(targets.shape == [3, 2, 32, 32])
+        #expect(relativeError(targets.floats(), reference.floats()) <= 1e-6)
+    }
+}
