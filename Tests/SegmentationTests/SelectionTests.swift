@@ -158,3 +158,25 @@ func smallUNet(seed: UInt64, heads: [Int] = [2]) -> UNet {
         #expect(relativeError(targets.floats(), reference.floats()) <= 1e-6)
     }
 }
+
+@Suite struct EncoderFeatureTests {
+    /// The five maps are the second block of every level (shapes halve, widths double) and the
+    /// last one is the abstraction layer the descriptors average.
+    @Test func encoderFeaturesAreTheSecondBlockOfEveryLevel() throws {
+        let model = smallUNet(seed: 7)
+        let images = Tensor.normal([2, 1, 32, 32], generator: RandomGenerator(seed: 3))
+        let maps = EncoderFeatures.activations(model: model, images: images)
+        #expect(maps.map(\.shape) == [[2, 2, 32, 32], [2, 4, 16, 16], [2, 8, 8, 8], [2, 16, 4, 4], [2, 32, 2, 2]])
+        #expect(model.training && !model.enc0[1].hasForwardHooks)
+        let (descriptors, _) = try AbstractionDescriptors.compute(model: model, images: images)
+        #expect(relativeError(maps[4].mean(axes: [2, 3]).floats(), descriptors) <= 1e-6)
+        // They feed the content distance like any extractor.
+        let folder = TestPaths.temporaryDirectory("encoder-content")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let distances = try ContentDistances(images: images, scratch: folder.appendingPathComponent("f.npy")) {
+            EncoderFeatures.activations(model: model, images: $0)
+        }
+        #expect(distances.layerSizes == [2048, 1024, 512, 256, 128])
+        #expect(distances.row(0)[0] == 0 && distances.row(0)[1] > 0)
+    }
+}

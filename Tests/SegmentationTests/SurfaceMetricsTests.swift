@@ -116,3 +116,29 @@ func ellipsoid(_ shape: [Int], centre: [Double], radii: [Double]) -> [Bool] {
         #expect(throws: SegmentationError.self) { try stacks.add(volume: "v1", index: 0, labels: [0, 0, 0, 0]) }
     }
 }
+
+@Suite struct LargestComponentTests {
+    /// Random sparse masks (many components, diagonal-only contacts): equal to scipy's label +
+    /// bincount + argmax, for both connectivities.
+    @Test func equalsScipy() throws {
+        let folder = TestPaths.temporaryDirectory("components")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let shape = [6, 9, 8]
+        let generator = RandomGenerator(seed: 13)
+        for trial in 0..<3 {
+            let voxels = (0..<shape.reduce(1, *)).map { _ in generator.uniform() < 0.3 }
+            let mask = try MaskVolume(shape: shape, spacing: [1, 1, 1], voxels: voxels)
+            let input = folder.appendingPathComponent("m\(trial).npy")
+            try NpyArray(voxels.map { UInt8($0 ? 1 : 0) }, shape: shape).write(to: input)
+            for connectivity in [LargestComponent.Connectivity.face, .full] {
+                let out = folder.appendingPathComponent("k\(trial)\(connectivity.rawValue).npy")
+                try runOracle("scipy_largest_component.py", [input.path, connectivity.rawValue, out.path])
+                let expected = try NpyArray.read(from: out).values(as: UInt8.self).map { $0 == 1 }
+                let kept = LargestComponent.keep(mask, connectivity: connectivity)
+                #expect(kept.voxels == expected, "trial \(trial) \(connectivity)")
+                // At this density the face-connected mask falls apart into many components.
+                if connectivity == .face { #expect(kept.foregroundCount > 0 && kept.foregroundCount < mask.foregroundCount) }
+            }
+        }
+    }
+}
