@@ -55,6 +55,9 @@ let package = Package(
         // Incremental learning methods
         .target(name: "Incremental", dependencies: ["NeuralNet", "DataLoading", "TensorCore", "ArrayFiles", "Console",
                                                     .product(name: "Yams", package: "Yams")]),
+        // Incremental segmentation building blocks (3D metrics, exemplar selection, losses, NIfTI prediction)
+        .target(name: "Segmentation", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "NiftiIO", "Ingest", "ArrayFiles"],
+                swiftSettings: kernelSettings),
 
         // Ingestion
         .target(name: "Ingest", dependencies: [
@@ -79,6 +82,8 @@ let package = Package(
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "Ingest", "Phantoms", "TensorCore", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Ingest", "Phantoms", "DataLoading", "NeuralNet", "TensorCore",
                                                             "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "NeuralNet", "TensorCore", "DataLoading", "NiftiIO", "Ingest",
+                                                             "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "DicomIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["ArrayFiles", "DicomIO", "Console"], path: "Tests/TestSupport"),
     ],

@@ -267,5 +267,49 @@ def main():
     nmd_case("nmd_resnet18_cifar")
 
 
+# ==== Incremental segmentation (Sources/Segmentation; Tests/SegmentationTests/NetworkGoldenTests.swift)
+def segmentation_unet_case(name="seg_unet_eval", seed=0):
+    """The LwfSeg / AeiSeg U-Net with two background/foreground heads in evaluation mode (how
+    soft targets, MC-dropout's BatchNorm and the abstraction descriptors see it). Writes
+    weights.safetensors (after three training-mode batches, so BatchNorm has running statistics),
+    input.npy, logits_head0.npy, logits_head1.npy, descriptors.npy (spatial mean of bottleneck.1's
+    output, per slice), input_grad.npy and grads.safetensors of sum(logits_h * probe_h) over both
+    heads, probe_head0.npy and probe_head1.npy."""
+    if not wanted(name):
+        return
+    folder = fresh_folder(name)
+    torch.manual_seed(seed)
+    model = M.UNet(1, base=2, heads=(2, 2), dropout=0.5)
+    generator = torch.Generator().manual_seed(seed + 1)
+    model.train()
+    with torch.no_grad():
+        for head in (0, 1, 0):
+            model(torch.randn(3, 1, 32, 32, generator=generator), head=head)
+    save_file(state(model), os.path.join(folder, "weights.safetensors"))
+    model.eval()
+    captured = {}
+    model.bottleneck[1].register_forward_hook(lambda m, i, o: captured.__setitem__("abstraction", o))
+    x = torch.randn(2, 1, 32, 32, generator=generator, requires_grad=True)
+    logits = [model(x, head=0)]
+    descriptors = captured["abstraction"].mean(dim=(2, 3))
+    logits.append(model(x, head=1))
+    probes = [torch.randn(*t.shape, generator=generator) for t in logits]
+    sum((t * p).sum() for t, p in zip(logits, probes)).backward()
+    save_npy(folder, "input", x)
+    for h in range(2):
+        save_npy(folder, f"logits_head{h}", logits[h])
+        save_npy(folder, f"probe_head{h}", probes[h])
+    save_npy(folder, "descriptors", descriptors)
+    save_npy(folder, "input_grad", x.grad)
+    save_file({k: p.grad.detach().clone() for k, p in model.named_parameters() if p.grad is not None},
+              os.path.join(folder, "grads.safetensors"))
+    print(f"{name}: logits {tuple(logits[0].shape)}, descriptors {tuple(descriptors.shape)}")
+
+
+def segmentation_cases():
+    segmentation_unet_case()
+
+
 if __name__ == "__main__":
     main()
+    segmentation_cases()
