@@ -2,31 +2,38 @@
 //
 // MedCIL: medical images from raw hospital exports to incrementally trained models.
 //
-// Layers (dependencies point down only):
+// Layers (dependencies point down only; siblings do not depend on each other):
 //   C shims        CDicom (DCMTK), CNIfTI (libnifti2), CBLAS (OpenBLAS)
-//   readers, I/O   ArrayFiles (.npy, atomic files), DicomIO, NiftiIO
-//   utilities      Console (progress and summaries)
-//   tensor core    TensorCore (float tensors, reverse-mode autograd, ops on OpenBLAS)
-//   networks       NeuralNet (modules with PyTorch keys, layers, model zoo, optimizers, checkpoints),
-//                  DataLoading (shard datasets, augmentation, seeded batching with prefetch)
-//   methods        Incremental (weighted experts and score fusion, baselines, metrics, reports)
-//   ingestion      Ingest (site converters, label maps, splits, reports), Phantoms
-//   commands       Commands (swift-argument-parser), and the thin `medcil` executable
+//   foundations    ArrayFiles (.npy, safetensors, atomic files), Console (progress, tables, subprocesses)
+//   readers        DicomIO, NiftiIO                          | tensor core  TensorCore (tensors, autograd, ops on OpenBLAS)
+//   ingestion      Ingest (site converters, label maps,      | learning     NeuralNet (modules with PyTorch keys, layers,
+//                  splits, reports), Phantoms (synthetic     |              model zoo, optimizers, checkpoints),
+//                  hospital exports)                         |              DataLoading (shard datasets, augmentation,
+//                                                            |              seeded batching), Incremental (methods,
+//                                                            |              training, metrics, reports)
+//   commands       Commands (swift-argument-parser) over both sides, and the thin `medcil` executable
+//
+// Ingestion and learning are siblings: Ingest writes shard datasets, DataLoading reads them, and
+// neither imports the other. No target uses unsafe build flags, so other packages can depend on
+// MedCIL's library products by version (scripts/test-dependency.sh checks this).
 import PackageDescription
+
+/// The library products: the layers a user imports, each with all of its modules (a product's
+/// modules are the ones its users may import). Extend a list when a layer gains a module.
+let libraryProducts: [(name: String, targets: [String])] = [
+    // Reading DICOM and NIfTI, converting a site's export to shards, phantom exports.
+    ("MedCILIngestion", ["ArrayFiles", "Console", "DicomIO", "NiftiIO", "Ingest", "Phantoms"]),
+    // Tensors and autograd, networks and checkpoints, shard loading, incremental methods.
+    ("MedCILLearning", ["ArrayFiles", "TensorCore", "NeuralNet", "DataLoading", "Incremental"]),
+]
 
 let dcmtkLibraries: [LinkerSetting] = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd"]
     .map { .linkedLibrary($0) }
 
-/// Numeric kernels: no overflow or exclusivity checks in release builds (their loops index
-/// through unsafe pointers with bounds established up front).
-let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
-
 let package = Package(
     name: "MedCIL",
-    products: [
-        .executable(name: "medcil", targets: ["medcil"]),
-        .library(name: "MedCILIngest", targets: ["Ingest", "Phantoms"]),
-    ],
+    products: [.executable(name: "medcil", targets: ["medcil"])]
+        + libraryProducts.map { .library(name: $0.name, targets: $0.targets) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
@@ -38,38 +45,33 @@ let package = Package(
         .target(name: "CNIfTI"),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas"),
 
-        // Readers and array I/O
+        // Foundations
         .target(name: "ArrayFiles"),
-        .target(name: "DicomIO", dependencies: ["CDicom", "ArrayFiles"]),
-        .target(name: "NiftiIO", dependencies: ["CNIfTI", "ArrayFiles"]),
-
-        // Utilities
         .target(name: "Console"),
 
-        // Tensor core and neural networks
-        .target(name: "TensorCore", dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")],
-                swiftSettings: kernelSettings),
-        .target(name: "NeuralNet", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
-        .target(name: "DataLoading", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
-
-        // Incremental learning methods
-        .target(name: "Incremental", dependencies: ["NeuralNet", "DataLoading", "TensorCore", "ArrayFiles", "Console",
-                                                    .product(name: "Yams", package: "Yams")]),
-        // Incremental segmentation building blocks (3D metrics, exemplar selection, losses, NIfTI prediction)
-        .target(name: "Segmentation", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "NiftiIO", "Ingest", "ArrayFiles"],
-                swiftSettings: kernelSettings),
+        // Readers
+        .target(name: "DicomIO", dependencies: ["CDicom", "ArrayFiles"]),
+        .target(name: "NiftiIO", dependencies: ["CNIfTI", "ArrayFiles"]),
 
         // Ingestion
         .target(name: "Ingest", dependencies: [
             "DicomIO", "NiftiIO", "ArrayFiles", "Console", .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "Phantoms", dependencies: ["DicomIO", "NiftiIO", "Ingest"]),
+        .target(name: "Phantoms", dependencies: ["DicomIO", "NiftiIO", "ArrayFiles", "Console", "Ingest"]),
+
+        // Tensor core and learning
+        .target(name: "TensorCore", dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")]),
+        .target(name: "NeuralNet", dependencies: ["TensorCore", "ArrayFiles"]),
+        .target(name: "DataLoading", dependencies: ["TensorCore", "ArrayFiles"]),
+        .target(name: "Incremental", dependencies: ["NeuralNet", "DataLoading", "TensorCore", "ArrayFiles"]),
+        // Incremental segmentation building blocks (3D metrics, exemplar selection, losses, NIfTI prediction)
+        .target(name: "Segmentation", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "NiftiIO", "Ingest", "ArrayFiles"]),
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [
             "Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading", "Incremental",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], resources: [.copy("Peers")]),
+        ]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),
 
         // Tests
@@ -77,15 +79,15 @@ let package = Package(
         .testTarget(name: "DicomIOTests", dependencies: ["DicomIO", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "NiftiIOTests", dependencies: ["NiftiIO", "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "Ingest", "Phantoms", "TensorCore", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Ingest", "Phantoms", "DataLoading", "NeuralNet", "TensorCore",
                                                             "ArrayFiles", "TestSupport"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "NeuralNet", "TensorCore", "DataLoading", "NiftiIO", "Ingest",
                                                              "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "DicomIO", "ArrayFiles", "TestSupport"]),
-        .target(name: "TestSupport", dependencies: ["ArrayFiles", "DicomIO", "Console"], path: "Tests/TestSupport"),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["DicomIO", "Console"], path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -29,10 +29,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ "$with_tests" -eq 1 ]; then
-  # References for the tests: pydicom (+ Pillow, pylibjpeg, pyjpegls for compressed syntaxes),
-  # numpy to open every output, nibabel for NIfTI, safetensors (+ PyTorch, below) for checkpoints.
+  # References for the tests and the benchmark peers (python/requirements.txt): pydicom (+ Pillow,
+  # pylibjpeg, pyjpegls for compressed syntaxes), numpy to open every output, nibabel for NIfTI,
+  # safetensors (+ PyTorch, below) for checkpoints.
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-    -r scripts/requirements-test.txt
+    -r python/requirements.txt
   # PyTorch reads and writes checkpoints in the interop tests (the goldens are committed, so only
   # those need it). A CPU-only wheel where the machine provides one (pip's find-links folder
   # /opt/wheels); PyPI's default wheel otherwise.

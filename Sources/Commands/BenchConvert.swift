@@ -20,7 +20,7 @@ struct BenchConvert: ParsableCommand {
         abstract: "Frames/s of decode + grey + crop + mask + resize, MedCIL vs pydicom+numpy+Pillow, on real and phantom cines.",
         discussion: """
         For each input, times every frame through MedCIL's echo pipeline (one thread, and all cores), DCMTK's decode \
-        alone (one thread), and the Python peer (Sources/Commands/Peers/convert_pydicom.py, one process), each the \
+        alone (one thread), and the Python peer (python/peers/convert_pydicom.py, one process), each the \
         median of --repeats runs, and prints the ratios. The default inputs are the 120-frame 480x640 JPEG Baseline \
         echo cine of the pydicom-data wheel (when the test data is fetched, see scripts/fetch-testdata.sh) and one \
         phantom cine per phantom site.
@@ -118,31 +118,6 @@ struct BenchConvert: ParsableCommand {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         return times.sorted()[times.count / 2]
-    }
-}
-
-/// Python peer scripts shipped with the package (Sources/Commands/Peers/).
-enum PeerScript {
-    static func path(named name: String) throws -> URL {
-        guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Peers")
-            ?? Bundle.module.url(forResource: name, withExtension: nil) else {
-            throw ValidationError("peer script \(name) is missing from the package resources")
-        }
-        return url
-    }
-
-    /// Runs the script and returns the `seconds` of each JSON line it prints; throws when it
-    /// fails (e.g. the peer's packages are not installed).
-    static func run(python: String, script: URL, arguments: [String]) throws -> [Double] {
-        let (status, output) = try Subprocess.run(python, [script.path] + arguments)
-        guard status == 0 else {
-            throw ValidationError("peer \(script.lastPathComponent) failed: \(output.suffix(400))")
-        }
-        return output.split(separator: "\n").compactMap { line in
-            guard let data = line.data(using: .utf8),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-            return object["seconds"] as? Double
-        }
     }
 }
 

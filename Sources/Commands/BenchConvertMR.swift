@@ -14,7 +14,7 @@ struct BenchConvertMR: ParsableCommand {
         Writes the three phantom MR sites (no broken files) to a temporary folder, then for each site times the whole \
         conversion with its converter (converters/phantom-mr-<site>.yaml): MedCIL's `convert mr` on one thread and on \
         all cores (into a fresh output folder each run, so nothing is reused), and the Python peer \
-        (Sources/Commands/Peers/convert_mr_nibabel.py: nibabel as_closest_canonical, numpy percentile clip and z-score, \
+        (python/peers/convert_mr_nibabel.py: nibabel as_closest_canonical, numpy percentile clip and z-score, \
         slicing, Pillow for the in-plane resize, np.save) in one process doing the same steps on the same volumes. \
         Each figure is the median of --repeats runs; the peer reports its own time from reading each volume to \
         writing its last slice (Python's start-up and imports are not counted). Afterwards the peer's slices are \

@@ -60,7 +60,7 @@ struct BenchTrain: ParsableCommand {
         abstract: "Images/s of training steps (forward, cross-entropy, backward, SGD) against PyTorch on the CPU.",
         discussion: """
         Each net runs in its own process (so that peak memory is its own), first MedCIL, then the PyTorch peer \
-        (Sources/Commands/Peers/train_torch.py with the identical nets from torch_models.py) with the same thread \
+        (python/peers/train_torch.py with the identical nets from torch_models.py) with the same thread \
         count, on synthetic data. Prints img/s, the ratio MedCIL/PyTorch (above 1.00x: MedCIL is faster), peak \
         resident memory, the share of MedCIL's thread time inside GEMM, and the GFLOP/s its GEMMs reached against \
         the sgemm peak measured in the same run.

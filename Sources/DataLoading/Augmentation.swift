@@ -91,30 +91,37 @@ public struct Augmentation: Sendable {
                       _ source: (Double, Double) -> (Double, Double)) {
         var out = [Float](repeating: 0, count: sample.pixels.count)
         // Padding is empty image: background (0) in the mask.
-        var mask = sample.mask.map { [Int](repeating: 0, count: $0.count) }
-        let p = sample.pixels
-        for y in 0..<height {
-            for x in 0..<width {
-                let (sx, sy) = source(Double(x), Double(y))
-                let outside = sx < -0.5 || sy < -0.5 || sx > Double(width) - 0.5 || sy > Double(height) - 0.5
-                if let original = sample.mask {
-                    if !(outside && fill != nil) {
-                        let nx = min(max(Int(sx.rounded()), 0), width - 1), ny = min(max(Int(sy.rounded()), 0), height - 1)
-                        mask![y * width + x] = original[ny * width + nx]
+        let original = sample.mask
+        var mask = original.map { [Int](repeating: 0, count: $0.count) }
+        let plane = height &* width
+        // Every index below is a pixel of a [channels, height, width] buffer (coordinates are
+        // clamped into the image first), so the loops read and write through unchecked pointers.
+        sample.pixels.withUnsafeBufferPointer { pixels in
+            out.withUnsafeMutableBufferPointer { outPixels in
+                let p = pixels.baseAddress!, o = outPixels.baseAddress!
+                for y in 0..<height {
+                    for x in 0..<width {
+                        let (sx, sy) = source(Double(x), Double(y))
+                        let outside = sx < -0.5 || sy < -0.5 || sx > Double(width) - 0.5 || sy > Double(height) - 0.5
+                        let at = y &* width &+ x
+                        if let original, !(outside && fill != nil) {
+                            let nx = min(max(Int(sx.rounded()), 0), width &- 1), ny = min(max(Int(sy.rounded()), 0), height &- 1)
+                            mask![at] = original[ny &* width &+ nx]
+                        }
+                        if outside, let fill {
+                            for ch in 0..<channels { o[ch &* plane &+ at] = fill }
+                            continue
+                        }
+                        let cx = min(max(sx, 0), Double(width - 1)), cy = min(max(sy, 0), Double(height - 1))
+                        let x0 = Int(cx), y0 = Int(cy), x1 = min(x0 &+ 1, width &- 1), y1 = min(y0 &+ 1, height &- 1)
+                        let fx = Float(cx - Double(x0)), fy = Float(cy - Double(y0))
+                        for ch in 0..<channels {
+                            let base = p + ch &* plane
+                            let top = base[y0 &* width &+ x0] * (1 - fx) + base[y0 &* width &+ x1] * fx
+                            let bottom = base[y1 &* width &+ x0] * (1 - fx) + base[y1 &* width &+ x1] * fx
+                            o[ch &* plane &+ at] = top * (1 - fy) + bottom * fy
+                        }
                     }
-                }
-                if outside, let fill {
-                    for ch in 0..<channels { out[(ch * height + y) * width + x] = fill }
-                    continue
-                }
-                let cx = min(max(sx, 0), Double(width - 1)), cy = min(max(sy, 0), Double(height - 1))
-                let x0 = Int(cx), y0 = Int(cy), x1 = min(x0 + 1, width - 1), y1 = min(y0 + 1, height - 1)
-                let fx = Float(cx - Double(x0)), fy = Float(cy - Double(y0))
-                for ch in 0..<channels {
-                    let base = ch * height * width
-                    let top = p[base + y0 * width + x0] * (1 - fx) + p[base + y0 * width + x1] * fx
-                    let bottom = p[base + y1 * width + x0] * (1 - fx) + p[base + y1 * width + x1] * fx
-                    out[base + y * width + x] = top * (1 - fy) + bottom * fy
                 }
             }
         }

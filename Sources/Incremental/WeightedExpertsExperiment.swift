@@ -4,7 +4,6 @@ import Dispatch
 import Foundation
 import NeuralNet
 import TensorCore
-import Yams
 
 /// Settings of a multi-site class-incremental run (read from YAML; defaults are the seed's,
 /// which `medcil demo` scales down to fit a 2-core machine).

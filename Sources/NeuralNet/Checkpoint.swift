@@ -4,7 +4,7 @@ import TensorCore
 
 /// Checkpoints as safetensors with PyTorch's state_dict keys and layouts, so that
 /// `model.load_state_dict(safetensors.torch.load_file(path), strict=True)` works on the
-/// equivalent PyTorch model (Sources/Commands/Peers/torch_models.py), and back.
+/// equivalent PyTorch model (python/peers/torch_models.py), and back.
 public enum Checkpoint {
     /// What loading found: keys the model has but the file lacks, keys the file has but the
     /// model lacks, and keys whose shapes differ.

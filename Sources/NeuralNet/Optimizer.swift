@@ -82,6 +82,8 @@ public final class SGD: Optimizer {
     public override func update(_ value: Tensor, gradient: Tensor, group: ParameterGroup, state: inout [String: Tensor]) {
         let lr = group.learningRate, wd = group.weightDecay
         let n = value.count
+        // Settings read once into locals: the loop then touches no class property (no access checks).
+        let nesterov = self.nesterov
         func kernel<T: TensorScalar>(_: T.Type) {
             let p = value.pointer(T.self), g = gradient.pointer(T.self)
             let decay = T(wd), mu = T(momentum), keep = T(1 - dampening), rate = T(lr)
@@ -136,6 +138,7 @@ public final class Adam: Optimizer {
         let correction1 = 1 - Double.pow(beta1, step), correction2 = 1 - Double.pow(beta2, step)
         let stepSize = group.learningRate / correction1, sqrtCorrection2 = correction2.squareRoot()
         let n = value.count
+        let decoupled = self.decoupled
         func kernel<T: TensorScalar>(_: T.Type) {
             let p = value.pointer(T.self), g = gradient.pointer(T.self), m = exp1.pointer(T.self), v = exp2.pointer(T.self)
             let b1 = T(beta1), b2 = T(beta2), eps = T(epsilon), wd = T(group.weightDecay), size = T(stepSize), root2 = T(sqrtCorrection2)

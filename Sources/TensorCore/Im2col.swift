@@ -27,6 +27,9 @@ struct ConvGeometry: Equatable {
     var positions: Int { outH * outW }
     var imageSize: Int { channels * height * width }
     /// A 1x1 kernel with stride 1 and no padding: the image itself is the column matrix.
+    ///
+    /// The loops below index with the wrapping operators (`&+`, `&*`): every index lies inside
+    /// an image or column matrix that is already allocated, so none can overflow.
     var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
 
     /// Unfolds one image `x` [C, H, W] into `col` [C*KH*KW, OH*OW] (row stride `ldcol`):
@@ -36,29 +39,30 @@ struct ConvGeometry: Equatable {
     func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ col: UnsafeMutablePointer<T>, ldcol: Int, rows: Range<Int>? = nil) {
         let rows = rows ?? 0..<outH
         for c in 0..<channels {
-            let plane = x + c * height * width
+            let plane = x + c &* height &* width
             for kh in 0..<kernelH {
                 for kw in 0..<kernelW {
-                    let dst = col + ((c * kernelH + kh) * kernelW + kw) * ldcol
+                    let dst = col + ((c &* kernelH &+ kh) &* kernelW &+ kw) &* ldcol
                     // Output columns whose input column lies inside the image.
-                    let owLo = strideW == 1 ? Swift.max(0, padW - kw) : 0
-                    let owHi = strideW == 1 ? Swift.min(outW, width + padW - kw) : outW
+                    let owLo = strideW == 1 ? Swift.max(0, padW &- kw) : 0
+                    let owHi = strideW == 1 ? Swift.min(outW, width &+ padW &- kw) : outW
                     for oh in rows {
-                        let ih = oh * strideH - padH + kh
-                        let row = dst + (oh - rows.lowerBound) * outW
+                        let ih = oh &* strideH &- padH &+ kh
+                        let row = dst + (oh &- rows.lowerBound) &* outW
                         if ih < 0 || ih >= height {
                             row.update(repeating: 0, count: outW)
                             continue
                         }
-                        let src = plane + ih * width
+                        let src = plane + ih &* width
                         if strideW == 1 {
                             if owLo > 0 { row.update(repeating: 0, count: Swift.min(owLo, outW)) }
-                            if owHi > owLo { (row + owLo).update(from: src + (owLo - padW + kw), count: owHi - owLo) }
-                            if owHi < outW { (row + Swift.max(owHi, 0)).update(repeating: 0, count: outW - Swift.max(owHi, 0)) }
+                            if owHi > owLo { (row + owLo).update(from: src + (owLo &- padW &+ kw), count: owHi &- owLo) }
+                            if owHi < outW { (row + Swift.max(owHi, 0)).update(repeating: 0, count: outW &- Swift.max(owHi, 0)) }
                         } else {
+                            var iw = kw &- padW
                             for ow in 0..<outW {
-                                let iw = ow * strideW - padW + kw
                                 row[ow] = iw >= 0 && iw < width ? src[iw] : 0
+                                iw &+= strideW
                             }
                         }
                     }
@@ -77,26 +81,27 @@ struct ConvGeometry: Equatable {
             return
         }
         for c in 0..<channels {
-            let plane = x + c * height * width
+            let plane = x + c &* height &* width
             for kh in 0..<kernelH {
                 for kw in 0..<kernelW {
-                    let src = col + ((c * kernelH + kh) * kernelW + kw) * ldcol
-                    let owLo = strideW == 1 ? Swift.max(0, padW - kw) : 0
-                    let owHi = strideW == 1 ? Swift.min(outW, width + padW - kw) : outW
+                    let src = col + ((c &* kernelH &+ kh) &* kernelW &+ kw) &* ldcol
+                    let owLo = strideW == 1 ? Swift.max(0, padW &- kw) : 0
+                    let owHi = strideW == 1 ? Swift.min(outW, width &+ padW &- kw) : outW
                     for oh in rows {
-                        let ih = oh * strideH - padH + kh
+                        let ih = oh &* strideH &- padH &+ kh
                         if ih < 0 || ih >= height { continue }
-                        let dst = plane + ih * width
-                        let row = src + (oh - rows.lowerBound) * outW
+                        let dst = plane + ih &* width
+                        let row = src + (oh &- rows.lowerBound) &* outW
                         if strideW == 1 {
                             if owHi > owLo {
-                                let shift = kw - padW
-                                for ow in owLo..<owHi { dst[ow + shift] += row[ow] }
+                                let shifted = dst + (kw &- padW)
+                                for ow in owLo..<owHi { shifted[ow] += row[ow] }
                             }
                         } else {
+                            var iw = kw &- padW
                             for ow in 0..<outW {
-                                let iw = ow * strideW - padW + kw
                                 if iw >= 0 && iw < width { dst[iw] += row[ow] }
+                                iw &+= strideW
                             }
                         }
                     }
@@ -112,22 +117,22 @@ struct ConvGeometry: Equatable {
     @inline(__always)
     private func col2imThreeWide<T: TensorScalar>(_ col: UnsafePointer<T>, ldcol: Int, _ x: UnsafeMutablePointer<T>, rows: Range<Int>) {
         // Input columns where all three taps exist: 0 <= iw + padW - kw < outW for kw in 0...2.
-        let lo = Swift.max(0, 2 - padW), hi = Swift.min(width, outW - padW)
+        let lo = Swift.max(0, 2 &- padW), hi = Swift.min(width, outW &- padW)
         for c in 0..<channels {
-            let plane = x + c * height * width
+            let plane = x + c &* height &* width
             for kh in 0..<kernelH {
-                let taps = col + ((c * kernelH + kh) * 3) * ldcol
+                let taps = col + ((c &* kernelH &+ kh) &* 3) &* ldcol
                 for oh in rows {
-                    let ih = oh * strideH - padH + kh
+                    let ih = oh &* strideH &- padH &+ kh
                     if ih < 0 || ih >= height { continue }
-                    let dst = plane + ih * width
-                    let base = (oh - rows.lowerBound) * outW
-                    let r0 = taps + base + padW, r1 = taps + ldcol + base + padW - 1, r2 = taps + 2 * ldcol + base + padW - 2
+                    let dst = plane + ih &* width
+                    let base = (oh &- rows.lowerBound) &* outW
+                    let r0 = taps + (base &+ padW), r1 = taps + (ldcol &+ base &+ padW &- 1), r2 = taps + (2 &* ldcol &+ base &+ padW &- 2)
                     func edge(_ iw: Int) {
                         var v = dst[iw]
                         for kw in 0..<3 {
-                            let ow = iw + padW - kw
-                            if ow >= 0 && ow < outW { v += taps[kw * ldcol + base + ow] }
+                            let ow = iw &+ padW &- kw
+                            if ow >= 0 && ow < outW { v += taps[kw &* ldcol &+ base &+ ow] }
                         }
                         dst[iw] = v
                     }

@@ -8,47 +8,52 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
     let s = stride ?? kernel
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let oh = (h + 2 * padding.0 - kernel.0) / s.0 + 1, ow = (w + 2 * padding.1 - kernel.1) / s.1 + 1
+    precondition(h * w <= Int(Int32.max), "maxPool2d of \(x.shape): a plane too large for Int32 positions")
     let out = Tensor(shape: [n, c, oh, ow], dtype: x.dtype, zeroed: false)
     var argmax = [Int32](repeating: 0, count: n * c * oh * ow)
+    // Indices below use the wrapping operators: each lies inside a plane checked above, and a
+    // plane's positions fit in Int32.
     func forward<T: TensorScalar>(_: T.Type) {
         let xp = x.pointer(T.self), op = out.pointer(T.self)
         argmax.withUnsafeMutableBufferPointer { am in
             let indices = am.baseAddress!
             Parallel.forEachChunk(n * c) { _, planes in
                 for plane in planes {
-                    let src = xp + plane * h * w, dst = op + plane * oh * ow, arg = indices + plane * oh * ow
+                    let src = xp + plane &* h &* w, dst = op + plane &* oh &* ow, arg = indices + plane &* oh &* ow
                     if kernel == (2, 2) && s == (2, 2) && padding == (0, 0) {
                         // The common case, without window bookkeeping.
                         for i in 0..<oh {
-                            let r0 = src + 2 * i * w, r1 = r0 + w
+                            let top = 2 &* i &* w, r0 = src + top, r1 = r0 + w
+                            let out = dst + i &* ow, outArg = arg + i &* ow
                             for j in 0..<ow {
-                                var best = r0[2 * j], at = 2 * i * w + 2 * j
-                                if r0[2 * j + 1] > best { best = r0[2 * j + 1]; at = 2 * i * w + 2 * j + 1 }
-                                if r1[2 * j] > best { best = r1[2 * j]; at = (2 * i + 1) * w + 2 * j }
-                                if r1[2 * j + 1] > best { best = r1[2 * j + 1]; at = (2 * i + 1) * w + 2 * j + 1 }
-                                dst[i * ow + j] = best
-                                arg[i * ow + j] = Int32(at)
+                                let left = 2 &* j
+                                var best = r0[left], at = top &+ left
+                                if r0[left &+ 1] > best { best = r0[left &+ 1]; at = top &+ left &+ 1 }
+                                if r1[left] > best { best = r1[left]; at = top &+ w &+ left }
+                                if r1[left &+ 1] > best { best = r1[left &+ 1]; at = top &+ w &+ left &+ 1 }
+                                out[j] = best
+                                outArg[j] = Int32(truncatingIfNeeded: at)
                             }
                         }
                         continue
                     }
                     for i in 0..<oh {
-                        let h0 = i * s.0 - padding.0
+                        let h0 = i &* s.0 &- padding.0
                         for j in 0..<ow {
-                            let w0 = j * s.1 - padding.1
+                            let w0 = j &* s.1 &- padding.1
                             var best = -T.infinity, at: Int32 = -1
                             for dh in 0..<kernel.0 {
-                                let ih = h0 + dh
+                                let ih = h0 &+ dh
                                 if ih < 0 || ih >= h { continue }
                                 for dw in 0..<kernel.1 {
-                                    let iw = w0 + dw
+                                    let iw = w0 &+ dw
                                     if iw < 0 || iw >= w { continue }
-                                    let v = src[ih * w + iw]
-                                    if v > best || at < 0 { best = v; at = Int32(ih * w + iw) }
+                                    let v = src[ih &* w &+ iw]
+                                    if v > best || at < 0 { best = v; at = Int32(truncatingIfNeeded: ih &* w &+ iw) }
                                 }
                             }
-                            dst[i * ow + j] = best
-                            arg[i * ow + j] = at
+                            dst[i &* ow &+ j] = best
+                            arg[i &* ow &+ j] = at
                         }
                     }
                 }
@@ -61,12 +66,13 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
         let dx = Tensor(shape: x.shape, dtype: x.dtype)
         func backward<T: TensorScalar>(_: T.Type) {
             let gp = g.pointer(T.self), dp = dx.pointer(T.self)
-            saved.withUnsafeBufferPointer { arg in
+            saved.withUnsafeBufferPointer { saved in
+                let indices = saved.baseAddress!
                 Parallel.forEachChunk(n * c) { _, planes in
                     for plane in planes {
-                        let dst = dp + plane * h * w
-                        for k in 0..<(oh * ow) where arg[plane * oh * ow + k] >= 0 {
-                            dst[Int(arg[plane * oh * ow + k])] += gp[plane * oh * ow + k]
+                        let dst = dp + plane &* h &* w, arg = indices + plane &* oh &* ow, src = gp + plane &* oh &* ow
+                        for k in 0..<(oh &* ow) where arg[k] >= 0 {
+                            dst[Int(truncatingIfNeeded: arg[k])] += src[k]
                         }
                     }
                 }

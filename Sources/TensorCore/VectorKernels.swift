@@ -7,6 +7,9 @@
 /// by lane through the stack there (ten times slower), so maxima are written as
 /// `replacing(with:where:)` on a comparison mask, which compiles to cmpps/andps; reductions keep
 /// at most two 16-lane accumulators so that they stay in the sixteen registers.
+///
+/// Index arithmetic uses the wrapping operators (`&+`): `i` never exceeds `n`, a count of
+/// elements already allocated, so no overflow check is needed in the loops.
 enum VectorKernels {
     typealias V = SIMD16<Float>
     static let width = 16
@@ -19,12 +22,12 @@ enum VectorKernels {
     static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
         let zero = V(repeating: 0)
-        while i + width <= n {
+        while i &+ width <= n {
             let v = load(x + i)
             store(v.replacing(with: zero, where: v .< zero), y + i)
-            i += width
+            i &+= width
         }
-        while i < n { y[i] = Swift.max(x[i], 0); i += 1 }
+        while i < n { y[i] = Swift.max(x[i], 0); i &+= 1 }
     }
 
     /// d = y > 0 ? g : 0
@@ -32,33 +35,33 @@ enum VectorKernels {
     static func reluBackward(_ y: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
         let zero = V(repeating: 0)
-        while i + width <= n {
+        while i &+ width <= n {
             store(load(g + i).replacing(with: zero, where: load(y + i) .<= zero), d + i)
-            i += width
+            i &+= width
         }
-        while i < n { d[i] = y[i] > 0 ? g[i] : 0; i += 1 }
+        while i < n { d[i] = y[i] > 0 ? g[i] : 0; i &+= 1 }
     }
 
     /// z = x op y elementwise
     @inline(__always)
     static func add(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
-        while i + width <= n { store(load(x + i) + load(y + i), z + i); i += width }
-        while i < n { z[i] = x[i] + y[i]; i += 1 }
+        while i &+ width <= n { store(load(x + i) + load(y + i), z + i); i &+= width }
+        while i < n { z[i] = x[i] + y[i]; i &+= 1 }
     }
 
     @inline(__always)
     static func subtract(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
-        while i + width <= n { store(load(x + i) - load(y + i), z + i); i += width }
-        while i < n { z[i] = x[i] - y[i]; i += 1 }
+        while i &+ width <= n { store(load(x + i) - load(y + i), z + i); i &+= width }
+        while i < n { z[i] = x[i] - y[i]; i &+= 1 }
     }
 
     @inline(__always)
     static func multiply(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
-        while i + width <= n { store(load(x + i) * load(y + i), z + i); i += width }
-        while i < n { z[i] = x[i] * y[i]; i += 1 }
+        while i &+ width <= n { store(load(x + i) * load(y + i), z + i); i &+= width }
+        while i < n { z[i] = x[i] * y[i]; i &+= 1 }
     }
 
     /// z = a * x + b
@@ -66,8 +69,8 @@ enum VectorKernels {
     static func affine(_ x: UnsafePointer<Float>, _ a: Float, _ b: Float, _ z: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
         let va = V(repeating: a), vb = V(repeating: b)
-        while i + width <= n { store(load(x + i) * va + vb, z + i); i += width }
-        while i < n { z[i] = x[i] * a + b; i += 1 }
+        while i &+ width <= n { store(load(x + i) * va + vb, z + i); i &+= width }
+        while i < n { z[i] = x[i] * a + b; i &+= 1 }
     }
 
     /// z = max(a * x + b, 0)
@@ -75,20 +78,20 @@ enum VectorKernels {
     static func affineReLU(_ x: UnsafePointer<Float>, _ a: Float, _ b: Float, _ z: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
         let va = V(repeating: a), vb = V(repeating: b), zero = V(repeating: 0)
-        while i + width <= n {
+        while i &+ width <= n {
             let v = load(x + i) * va + vb
             store(v.replacing(with: zero, where: v .< zero), z + i)
-            i += width
+            i &+= width
         }
-        while i < n { z[i] = Swift.max(x[i] * a + b, 0); i += 1 }
+        while i < n { z[i] = Swift.max(x[i] * a + b, 0); i &+= 1 }
     }
 
     /// x += y
     @inline(__always)
     static func accumulate(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
         var i = 0
-        while i + width <= n { store(load(x + i) + load(y + i), x + i); i += width }
-        while i < n { x[i] += y[i]; i += 1 }
+        while i &+ width <= n { store(load(x + i) + load(y + i), x + i); i &+= width }
+        while i < n { x[i] += y[i]; i &+= 1 }
     }
 
     /// Sum of x, with two vector accumulators.
@@ -96,13 +99,13 @@ enum VectorKernels {
     static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var a = V(repeating: 0), b = a
         var i = 0
-        while i + 2 * width <= n {
-            a += load(x + i); b += load(x + i + width)
-            i += 2 * width
+        while i &+ 2 &* width <= n {
+            a += load(x + i); b += load(x + (i &+ width))
+            i &+= 2 &* width
         }
-        while i + width <= n { a += load(x + i); i += width }
+        while i &+ width <= n { a += load(x + i); i &+= width }
         var total = (a + b).sum()
-        while i < n { total += x[i]; i += 1 }
+        while i < n { total += x[i]; i &+= 1 }
         return total
     }
 
@@ -112,14 +115,14 @@ enum VectorKernels {
         var a = V(repeating: 0), b = a
         let m = V(repeating: mean)
         var i = 0
-        while i + 2 * width <= n {
-            let u = load(x + i) - m, v = load(x + i + width) - m
+        while i &+ 2 &* width <= n {
+            let u = load(x + i) - m, v = load(x + (i &+ width)) - m
             a += u * u; b += v * v
-            i += 2 * width
+            i &+= 2 &* width
         }
-        while i + width <= n { let u = load(x + i) - m; a += u * u; i += width }
+        while i &+ width <= n { let u = load(x + i) - m; a += u * u; i &+= width }
         var total = (a + b).sum()
-        while i < n { let u = x[i] - mean; total += u * u; i += 1 }
+        while i < n { let u = x[i] - mean; total += u * u; i &+= 1 }
         return total
     }
 
@@ -129,14 +132,14 @@ enum VectorKernels {
         var s = V(repeating: 0), t = s
         let m = V(repeating: mean)
         var i = 0
-        while i + width <= n {
+        while i &+ width <= n {
             let gv = load(g + i)
             s += gv
             t += gv * (load(x + i) - m)
-            i += width
+            i &+= width
         }
         var a = s.sum(), b = t.sum()
-        while i < n { a += g[i]; b += g[i] * (x[i] - mean); i += 1 }
+        while i < n { a += g[i]; b += g[i] * (x[i] - mean); i &+= 1 }
         return (a, b)
     }
 
@@ -146,11 +149,11 @@ enum VectorKernels {
                                       a: Float, b: Float, c: Float, mean: Float, _ n: Int) {
         var i = 0
         let va = V(repeating: a), vb = V(repeating: b), vc = V(repeating: c), m = V(repeating: mean)
-        while i + width <= n {
+        while i &+ width <= n {
             store(va * (load(g + i) - vb - (load(x + i) - m) * vc), d + i)
-            i += width
+            i &+= width
         }
-        while i < n { d[i] = a * (g[i] - b - (x[i] - mean) * c); i += 1 }
+        while i < n { d[i] = a * (g[i] - b - (x[i] - mean) * c); i &+= 1 }
     }
 }
 
@@ -161,14 +164,14 @@ extension VectorKernels {
         var s = V(repeating: 0), t = s
         let m = V(repeating: mean), zero = V(repeating: 0)
         var i = 0
-        while i + width <= n {
+        while i &+ width <= n {
             let gv = load(g + i).replacing(with: zero, where: load(y + i) .<= zero)
             s += gv
             t += gv * (load(x + i) - m)
-            i += width
+            i &+= width
         }
         var a = s.sum(), b = t.sum()
-        while i < n { let gv = y[i] > 0 ? g[i] : 0; a += gv; b += gv * (x[i] - mean); i += 1 }
+        while i < n { let gv = y[i] > 0 ? g[i] : 0; a += gv; b += gv * (x[i] - mean); i &+= 1 }
         return (a, b)
     }
 
@@ -178,12 +181,12 @@ extension VectorKernels {
                                             _ d: UnsafeMutablePointer<Float>, a: Float, b: Float, c: Float, mean: Float, _ n: Int) {
         var i = 0
         let va = V(repeating: a), vb = V(repeating: b), vc = V(repeating: c), m = V(repeating: mean), zero = V(repeating: 0)
-        while i + width <= n {
+        while i &+ width <= n {
             let gv = load(g + i).replacing(with: zero, where: load(y + i) .<= zero)
             store(va * (gv - vb - (load(x + i) - m) * vc), d + i)
-            i += width
+            i &+= width
         }
-        while i < n { let gv = y[i] > 0 ? g[i] : 0; d[i] = a * (gv - b - (x[i] - mean) * c); i += 1 }
+        while i < n { let gv = y[i] > 0 ? g[i] : 0; d[i] = a * (gv - b - (x[i] - mean) * c); i &+= 1 }
     }
 
     /// d = (y > 0 ? g : 0) * a
@@ -191,10 +194,10 @@ extension VectorKernels {
     static func maskedScale(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, a: Float, _ n: Int) {
         var i = 0
         let va = V(repeating: a), zero = V(repeating: 0)
-        while i + width <= n {
+        while i &+ width <= n {
             store(load(g + i).replacing(with: zero, where: load(y + i) .<= zero) * va, d + i)
-            i += width
+            i &+= width
         }
-        while i < n { d[i] = (y[i] > 0 ? g[i] : 0) * a; i += 1 }
+        while i < n { d[i] = (y[i] > 0 ? g[i] : 0) * a; i &+= 1 }
     }
 }

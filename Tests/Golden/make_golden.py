@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "Sources", "Commands", "Peers"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python", "peers"))
 import torch_models as M  # noqa: E402
 
 torch.use_deterministic_algorithms(True)

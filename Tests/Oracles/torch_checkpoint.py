@@ -2,7 +2,7 @@
 """PyTorch's side of the checkpoint round trip (Tests/NeuralNetTests/CheckpointRoundTripTests.swift).
 
 check SPEC.json CKPT INPUT.npy OUTPUT.npy
-    Builds the PyTorch model SPEC describes (Sources/Commands/Peers/torch_models.py), loads the
+    Builds the PyTorch model SPEC describes (python/peers/torch_models.py), loads the
     MedCIL checkpoint with load_state_dict(strict=True), runs INPUT in eval mode and compares
     with OUTPUT (normwise relative 1e-4). Exit 0 when equal.
 make SPEC.json CKPT INPUT.npy OUTPUT.npy
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Sources", "Commands", "Peers"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python", "peers"))
 import torch_models as M  # noqa: E402
 
 
