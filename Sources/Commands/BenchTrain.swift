@@ -1,6 +1,7 @@
 import ArgumentParser
 import Console
 import Foundation
+import Incremental
 import NeuralNet
 import TensorCore
 #if canImport(Glibc)
@@ -13,22 +14,45 @@ enum TrainBenchNet: String, ExpressibleByArgument, CaseIterable, Sendable {
     case smallCNN28 = "small-cnn-28"
     case resNet18 = "resnet18-64"
     case uNet = "unet-128"
+    /// The reference work's expert (Bransby et al. 2024): ResNet-18 with the CIFAR stem at
+    /// 1x112x112, batch 32, trained.
+    case expert = "expert-112"
+    /// The same expert in evaluation mode exporting features: logits, pooled features and the
+    /// 17 NMD signatures from forward hooks, without gradients.
+    case expertExport = "expert-112-nmd"
 
-    var batch: Int { self == .uNet ? 8 : 64 }
+    var batch: Int {
+        switch self {
+        case .uNet: return 8
+        case .expert, .expertExport: return 32
+        default: return 64
+        }
+    }
     var inputShape: [Int] {
         switch self {
         case .smallCNN64, .resNet18: return [1, 64, 64]
         case .smallCNN28: return [3, 28, 28]
         case .uNet: return [1, 128, 128]
+        case .expert, .expertExport: return [1, 112, 112]
         }
     }
-    var classes: Int { self == .uNet ? 3 : 10 }
+    var classes: Int {
+        switch self {
+        case .uNet: return 3
+        case .expert, .expertExport: return 8
+        default: return 10
+        }
+    }
+    /// Whether a step is a training step (forward, cross-entropy, backward, SGD) or a feature export.
+    var trains: Bool { self != .expertExport }
     var summary: String {
         switch self {
         case .smallCNN64: return "small CNN 32-64-128-256, 1x64x64, batch 64"
         case .smallCNN28: return "small CNN 32-64-128-256, 3x28x28, batch 64"
         case .resNet18: return "ResNet-18 ImageNet stem, 1x64x64, batch 64"
         case .uNet: return "U-Net base 32, 1x128x128, batch 8, 3 classes"
+        case .expert: return "expert: ResNet-18 CIFAR stem, 1x112x112, batch 32"
+        case .expertExport: return "expert feature export + 17 NMD hooks, eval, batch 32"
         }
     }
 
@@ -38,6 +62,7 @@ enum TrainBenchNet: String, ExpressibleByArgument, CaseIterable, Sendable {
         case .smallCNN28: return SmallCNN(inChannels: 3, classes: 10, inputSize: 28)
         case .resNet18: return ResNet18(inChannels: 1, classes: 10, width: 64, stem: .imagenet, dropout: 0)
         case .uNet: return UNet(inChannels: 1, base: 32, heads: [3], dropout: 0.5)
+        case .expert, .expertExport: return ResNet18(inChannels: 1, classes: 8, width: 64, stem: .cifar, dropout: 0.1)
         }
     }
 }
@@ -57,13 +82,15 @@ struct TrainMeasurement: Codable {
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Images/s of training steps (forward, cross-entropy, backward, SGD) against PyTorch on the CPU.",
+        abstract: "Images/s of training steps (forward, cross-entropy, backward, SGD) and of the expert's feature export, against PyTorch on the CPU.",
         discussion: """
         Each net runs in its own process (so that peak memory is its own), first MedCIL, then the PyTorch peer \
         (python/peers/train_torch.py with the identical nets from torch_models.py) with the same thread \
         count, on synthetic data. Prints img/s, the ratio MedCIL/PyTorch (above 1.00x: MedCIL is faster), peak \
         resident memory, the share of MedCIL's thread time inside GEMM, and the GFLOP/s its GEMMs reached against \
-        the sgemm peak measured in the same run.
+        the sgemm peak measured in the same run. expert-112 is the reference work's expert (Bransby et al. 2024: \
+        ResNet-18 with the CIFAR stem at 1x112x112, batch 32); expert-112-nmd is its evaluation-mode feature export \
+        (logits, pooled features and the 17 NMD signatures from forward hooks, no gradients).
         """
     )
 
@@ -143,7 +170,12 @@ struct BenchTrain: ParsableCommand {
         let x = Tensor.normal([net.batch] + net.inputShape, generator: generator)
         let targetsPerSample = net == .uNet ? net.inputShape[1] * net.inputShape[2] : 1
         let targets = (0..<(net.batch * targetsPerSample)).map { _ in generator.int(below: net.classes) }
+        if !net.trains { model.eval() }
         func step() {
+            guard net.trains else {
+                _ = NeuralMeanDiscrepancy.forward(model, x)
+                return
+            }
             optimizer.zeroGrad()
             let logits = model(x)
             crossEntropy(logits, targets: targets).backward()

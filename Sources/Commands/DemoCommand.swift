@@ -92,6 +92,9 @@ struct Demo: ParsableCommand {
             print(summary.text.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
             datasets.append(summary.datasetDirectory)
         }
+        // How far apart the converted sites are (the premise of weighted experts).
+        let shift = try SiteClassifier.measure(datasets: datasets)
+        print("\n" + shift.text.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
 
         print("\n== 3/4 incremental training: sites arrive in the order \(EchoPhantomSite.all.map(\.name).joined(separator: ", "))")
         let run = root.appendingPathComponent("run")

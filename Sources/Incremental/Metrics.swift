@@ -10,7 +10,9 @@ public struct ClassificationMetrics: Codable, Sendable, Equatable {
     /// Class names, in canonical index order: every class that occurs in the labels or the predictions.
     public var classes: [String]
     public var accuracy: Double
-    /// Unweighted mean F1 over the classes present in the labels.
+    /// Unweighted mean F1 over every class present in the labels or the predictions, as
+    /// scikit-learn's `f1_score(average="macro")` computes it: a class only ever predicted
+    /// (F1 0) lowers the mean.
     public var macroF1: Double
     public var perClass: [String: PerClass]
     /// confusion[true][predicted], in `classes` order.
@@ -29,7 +31,7 @@ public struct ClassificationMetrics: Codable, Sendable, Equatable {
         accuracy = labels.isEmpty ? 0 : Double(zip(labels, predictions).filter { $0 == $1 }.count) / Double(labels.count)
         var perClass: [String: PerClass] = [:]
         var f1s: [Double] = []
-        for (k, index) in present.enumerated() {
+        for k in present.indices {
             let truePositive = Double(confusion[k][k])
             let predicted = Double(confusion.reduce(0) { $0 + $1[k] })
             let actual = Double(confusion[k].reduce(0, +))
@@ -37,7 +39,7 @@ public struct ClassificationMetrics: Codable, Sendable, Equatable {
             let recall = actual > 0 ? truePositive / actual : 0
             let f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0
             perClass[classes[k]] = PerClass(precision: precision, recall: recall, f1: f1, support: Int(actual))
-            if labels.contains(index) { f1s.append(f1) }
+            f1s.append(f1)
         }
         self.perClass = perClass
         macroF1 = f1s.isEmpty ? 0 : f1s.reduce(0, +) / Double(f1s.count)

@@ -1,26 +1,56 @@
 import Foundation
 import Ingest
 
-/// How one site's ultrasound machine draws its images.
+/// How one site's ultrasound machine acquires and draws its images. Real sites differ in
+/// vendor, probe and preset; each of these settings changes how the converted frames look,
+/// so a site's images are recognisable after conversion (the premise of weighted experts).
 struct EchoMachineStyle: Sendable {
     var rows: Int
     var columns: Int
     /// Fan apex, as a fraction of the width, and its row.
     var apexX: Double
     var apexY: Int
-    /// Fan radius in pixels and half opening angle in degrees.
+    /// Fan radius in pixels and half opening angle in degrees (the preset's sector width).
     var radius: Double
     var halfAngle: Double
+    /// Imaging depth in cm. The heart keeps its size in cm, so a deeper setting shows it
+    /// smaller and higher in the fan: anatomy scale = `referenceDepth / depthCentimetres`.
+    var depthCentimetres: Double
+    /// Overall gain (a factor on the echo amplitude before compression).
     var gain: Double
     /// Depth attenuation per sector radius (exp(-k * depth)).
     var attenuation: Double
-    /// Speckle grain in pixels (1 fine, 2 coarse).
-    var grain: Int
+    /// Time-gain compensation: amplitude times exp(tgc * depth), partly undoing attenuation.
+    var timeGainCompensation: Double
+    /// Transmit frequency in MHz. Speckle cells scale with the pulse length and beam width,
+    /// so a lower frequency gives coarser speckle (`speckleCell`).
+    var probeMegahertz: Double
+    /// Log compression: grey = clip(1 + 20 log10(amplitude / 2) / dynamicRange, 0, 1)^gamma;
+    /// a small dynamic range gives contrasty images, a large one flat grey ones.
+    var dynamicRange: Double
+    /// The post-processing grey map's exponent (the "gain curve"): above 1 darkens mid-greys.
+    var gamma: Double
+    /// Spatial smoothing: box-filter radius in pixels (0 = none), applied before compression.
+    var smoothing: Int
+    /// Temporal persistence: each frame keeps this share of the previous one.
+    var persistence: Double
     var colour: Bool
     var textColour: (UInt8, UInt8, UInt8)
     var ecgColour: (UInt8, UInt8, UInt8)
     var framesPerCine: ClosedRange<Int>
     var framesPerSecond: Double
+
+    /// The depth at which the anatomy is drawn at scale 1.
+    static let referenceDepth = 16.0
+
+    var anatomyScale: Double { Self.referenceDepth / depthCentimetres }
+
+    /// Speckle cell (axial, lateral) in pixels: about 7 / MHz pixels axially at these image
+    /// sizes, and 1.5 times that laterally (beams are wider than pulses are long).
+    var speckleCell: (axial: Int, lateral: Int) {
+        let axial = max(1, Int((7 / probeMegahertz).rounded()))
+        return (axial, max(1, Int((1.5 * 7 / probeMegahertz).rounded())))
+    }
 }
 
 /// One synthetic patient's heart: size, pose and rhythm.
@@ -86,11 +116,14 @@ struct EchoCineRenderer {
                 depth[y * cols + x] = Float(r / R)
             }
         }
-        let persistent = speckle(rows: rows, cols: cols, grain: style.grain, generator: &generator)
+        let cell = style.speckleCell
+        let persistent = speckle(rows: rows, cols: cols, cell: cell, generator: &generator)
         let blobs = EchoAnatomy.blobs(for: view)
         let contrast = view.hasPrefix("contrast-")
         let framesPerBeat = style.framesPerSecond * 60 / subject.heartRate
         var anatomy = [Float](repeating: 0, count: rows * cols)
+        var amplitude = [Float](repeating: 0, count: rows * cols)
+        var previous: [Float]? = nil
 
         for t in 0..<frames {
             let phase = subject.phase + 2 * Double.pi * Double(t) / framesPerBeat
@@ -101,27 +134,63 @@ struct EchoCineRenderer {
                 paint(blob, jitter: subject.blobJitter[index % subject.blobJitter.count], systole: systole, contrast: contrast,
                       into: &anatomy, depth: depth, apex: (apexX, apexY), radius: R)
             }
-            // 2. Speckle (part tied to tissue, part new every frame), attenuation, gain.
-            let fresh = speckle(rows: rows, cols: cols, grain: style.grain, generator: &generator)
-            let base = t * frameSize
-            for k in 0..<(rows * cols) where depth[k] >= 0 {
+            // 2. Echo amplitude: speckle (part tied to tissue, part new every frame),
+            // attenuation and time-gain compensation, gain, electronic noise.
+            let fresh = speckle(rows: rows, cols: cols, cell: cell, generator: &generator)
+            for k in 0..<(rows * cols) {
+                guard depth[k] >= 0 else { amplitude[k] = 0; continue }
                 let d = Double(depth[k])
                 let s = 0.55 * persistent[k] + 0.45 * fresh[k]
                 let nearField = 1 + 0.6 * exp(-d * 14)
-                var v = Double(anatomy[k]) * Double(s) * exp(-style.attenuation * d) * nearField * style.gain * 255
-                v += 3 * Double(fresh[(k * 7) % fresh.count])
-                let byte = UInt8(max(0, min(255, v.rounded())))
+                let v = Double(anatomy[k]) * Double(s) * exp((style.timeGainCompensation - style.attenuation) * d) * nearField * style.gain
+                amplitude[k] = Float(v + 0.012 * Double(fresh[(k * 7) % fresh.count]))
+            }
+            // 3. The machine's processing: spatial smoothing, persistence, log compression
+            // and the grey map.
+            if style.smoothing > 0 { boxBlur(&amplitude, rows: rows, cols: cols, radius: style.smoothing) }
+            if let previous, style.persistence > 0 {
+                let p = Float(style.persistence)
+                for k in 0..<amplitude.count { amplitude[k] = p * previous[k] + (1 - p) * amplitude[k] }
+            }
+            previous = amplitude
+            let base = t * frameSize
+            for k in 0..<(rows * cols) where depth[k] >= 0 {
+                let decibels = 20 * log10(max(Double(amplitude[k]), 1e-6) / 2)
+                let grey = pow(max(0, min(1, 1 + decibels / style.dynamicRange)), style.gamma)
+                let byte = UInt8(max(0, min(255, (255 * grey).rounded())))
                 if samples == 1 {
                     out[base + k] = byte
                 } else {
                     out[base + 3 * k] = byte; out[base + 3 * k + 1] = byte; out[base + 3 * k + 2] = byte
                 }
             }
-            // 3. Overlays outside the fan.
+            // 4. Overlays outside the fan.
             drawText(into: &out, base: base)
             drawECG(into: &out, base: base, frame: t, framesPerBeat: framesPerBeat)
         }
         return out
+    }
+
+    /// Separable box filter of `radius` pixels (edges use the pixels that exist).
+    private func boxBlur(_ image: inout [Float], rows: Int, cols: Int, radius: Int) {
+        var temp = [Float](repeating: 0, count: image.count)
+        for y in 0..<rows {
+            let row = y * cols
+            for x in 0..<cols {
+                let lo = max(0, x - radius), hi = min(cols - 1, x + radius)
+                var sum: Float = 0
+                for xx in lo...hi { sum += image[row + xx] }
+                temp[row + x] = sum / Float(hi - lo + 1)
+            }
+        }
+        for x in 0..<cols {
+            for y in 0..<rows {
+                let lo = max(0, y - radius), hi = min(rows - 1, y + radius)
+                var sum: Float = 0
+                for yy in lo...hi { sum += temp[yy * cols + x] }
+                image[y * cols + x] = sum / Float(hi - lo + 1)
+            }
+        }
     }
 
     private func paint(_ blob: EchoBlob, jitter: Double, systole: Double, contrast: Bool, into anatomy: inout [Float],
@@ -145,9 +214,11 @@ struct EchoCineRenderer {
         let theta = subject.rotation * Double.pi / 180
         let cx = blob.x - 0.0, cy = blob.y - 0.55
         let rx = cx * cos(theta) - cy * sin(theta), ry = cx * sin(theta) + cy * cos(theta)
-        let centerX = apex.0 + radius * (subject.scale * rx + subject.shiftX)
-        let centerY = apex.1 + radius * (0.55 + subject.scale * ry + subject.shiftY)
-        let A = radius * subject.scale * a, B = radius * subject.scale * b
+        // The imaging depth scales the whole heart about the apex (it keeps its size in cm).
+        let zoom = style.anatomyScale
+        let centerX = apex.0 + radius * zoom * (subject.scale * rx + subject.shiftX)
+        let centerY = apex.1 + radius * zoom * (0.55 + subject.scale * ry + subject.shiftY)
+        let A = radius * zoom * subject.scale * a, B = radius * zoom * subject.scale * b
         guard A > 0.5, B > 0.5 else { return }
         let angle = (blob.angle + subject.rotation) * Double.pi / 180
         let ca = cos(angle), sa = sin(angle)
@@ -171,9 +242,10 @@ struct EchoCineRenderer {
         }
     }
 
-    /// Rayleigh-distributed multiplicative speckle with mean about 1, `grain` pixels wide.
-    private func speckle(rows: Int, cols: Int, grain: Int, generator: inout SeededGenerator) -> [Float] {
-        let gw = (cols + grain - 1) / grain, gh = (rows + grain - 1) / grain
+    /// Rayleigh-distributed multiplicative speckle with mean about 1, in cells of
+    /// `cell.axial` x `cell.lateral` pixels.
+    private func speckle(rows: Int, cols: Int, cell: (axial: Int, lateral: Int), generator: inout SeededGenerator) -> [Float] {
+        let gw = (cols + cell.lateral - 1) / cell.lateral, gh = (rows + cell.axial - 1) / cell.axial
         var coarse = [Float](repeating: 0, count: gw * gh)
         for k in 0..<coarse.count {
             let u = max(generator.nextUnit(), 1e-12)
@@ -182,8 +254,8 @@ struct EchoCineRenderer {
         var out = [Float](repeating: 0, count: rows * cols)
         for y in 0..<rows {
             for x in 0..<cols {
-                // Lateral smear: speckle cells are wider than tall.
-                let gx = x / grain, gy = y / grain
+                // Lateral smear: speckle cells blur into their left neighbour.
+                let gx = x / cell.lateral, gy = y / cell.axial
                 let left = coarse[gy * gw + max(gx - 1, 0)], centre = coarse[gy * gw + gx]
                 out[y * cols + x] = 0.3 * left + 0.7 * centre
             }

@@ -89,7 +89,7 @@ public enum EchoPhantomExporter {
         let renderer = EchoCineRenderer(
             style: site.style, view: view.canonical, subject: subject,
             textLines: ["\(site.manufacturer.uppercased())", "\(person.last)^\(person.first)", "ID \(person.id)", "\(person.studyDate)"],
-            rightLines: ["HR \(Int(subject.heartRate.rounded()))", "\(Int(site.style.framesPerSecond)) FPS", "DEPTH 16CM"])
+            rightLines: ["HR \(Int(subject.heartRate.rounded()))", "\(Int(site.style.framesPerSecond)) FPS", "DEPTH \(Int(site.style.depthCentimetres.rounded()))CM"])
         let pixels = renderer.render(frames: frames, seed: generator.next())
         let relative: String
         switch site.name {
@@ -160,11 +160,11 @@ public enum EchoPhantomExporter {
             try tissue.put(DicomTag(0x0018, 0x601E), box.y1 * regionScale)
             try tissue.put(DicomTag(0x0018, 0x6024), 3)  // PhysicalUnitsXDirection: cm
             try tissue.put(DicomTag(0x0018, 0x6026), 3)
-            try tissue.put(DicomTag(0x0018, 0x602C), 16.0 / style.radius)  // PhysicalDeltaX (cm per pixel)
-            try tissue.put(DicomTag(0x0018, 0x602E), 16.0 / style.radius)
+            try tissue.put(DicomTag(0x0018, 0x602C), style.depthCentimetres / style.radius)  // PhysicalDeltaX (cm per pixel)
+            try tissue.put(DicomTag(0x0018, 0x602E), style.depthCentimetres / style.radius)
             try tissue.put(DicomTag(0x0018, 0x6020), Int(style.apexX * Double(style.columns)) - box.x0)  // ReferencePixelX0
             try tissue.put(DicomTag(0x0018, 0x6022), 0)
-            try tissue.put(DicomTag(0x0018, 0x6030), 3_500)  // TransducerFrequency (kHz)
+            try tissue.put(DicomTag(0x0018, 0x6030), Int((style.probeMegahertz * 1000).rounded()))  // TransducerFrequency (kHz)
             let ecg = renderer.ecgBox
             let trace = try ds.appendItem(to: .sequenceOfUltrasoundRegions)
             try trace.put(DicomTag(0x0018, 0x6012), 4)  // waveform

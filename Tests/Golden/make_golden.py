@@ -265,6 +265,74 @@ def main():
                 optimizers=False)
     # ---- Neural Mean Discrepancy (the weighted experts' in-distribution score)
     nmd_case("nmd_resnet18_cifar")
+    # ---- score fusion (its own section below)
+    fusion_cases()
+
+
+# ---- Score fusion of Bransby et al. 2024 (SF and nmd-wSF, methods.md section 1.8) ----------
+# Separate from the layer and model cases above: the fusion takes three inputs (expert
+# features, expert logits, NMD vectors) and pools over the experts' label spaces.
+
+FUSION_EXPERT_CLASSES = [["A", "B", "C"], ["A", "B"], ["A", "B", "C", "D"], ["E", "F"]]
+FUSION_TAXONOMY = {"A": 0, "B": 1, "C": 2, "D": 3, "E": 4, "F": 5}
+
+
+def pooled_sources(expert_classes, taxonomy):
+    """Per pooled class (canonical order), the (expert, position) pairs that know it."""
+    union = {}
+    for e, classes in enumerate(expert_classes):
+        for k, name in enumerate(classes):
+            union.setdefault(name, []).append((e, k))
+    return [union[name] for name in sorted(union, key=lambda n: taxonomy[n])]
+
+
+def reference_parameter_counts():
+    """Trainable parameters at the reference work's sizes (4 experts with 8, 2, 11 and 4 classes,
+    512-d features, 4 x 3904 NMD values); methods.md 1.8 gives 38,475, 1,000,596 and 132,244."""
+    counts = (8, 2, 11, 4)
+    def total(module):
+        return sum(p.numel() for p in module.parameters())
+    sf = M.ScoreFusion(counts, 512)
+    nmd = M.ScoreFusion(counts, 512, weighting="nmd", nmd_dim=4 * 3904)
+    attn = M.ScoreFusion(counts, 512, weighting="attn")
+    cross = total(sf)
+    return {"sf": cross, "nmd_wsf_mlp": total(nmd) - cross, "attn_wsf_mlp": total(attn) - cross,
+            "class_counts": list(counts), "feature_dim": 512, "nmd_dim": 4 * 3904}
+
+
+def fusion_case(name, weighting, batch=5, feature_dim=6, nmd_dim=10, seed=21):
+    if not wanted(name):
+        return
+    folder = fresh_folder(name)
+    torch.manual_seed(seed)
+    counts = [len(c) for c in FUSION_EXPERT_CLASSES]
+    model = M.ScoreFusion(counts, feature_dim, weighting=weighting, nmd_dim=nmd_dim)
+    save_file(state(model), os.path.join(folder, "weights.safetensors"))
+    generator = torch.Generator().manual_seed(seed + 1)
+    features = torch.randn(batch, len(counts), feature_dim, generator=generator)
+    logits = torch.randn(batch, sum(counts), generator=generator)
+    nmd = torch.randn(batch, nmd_dim, generator=generator)
+    sources = pooled_sources(FUSION_EXPERT_CLASSES, FUSION_TAXONOMY)
+    pooled, fused, weights = model(features, logits, nmd, sources)
+    probe = torch.randn(*pooled.shape, generator=generator)
+    (pooled * probe).sum().backward()
+    for key, tensor in [("features", features), ("logits", logits), ("nmd", nmd), ("probe", probe), ("pooled", pooled),
+                        ("fused", fused)]:
+        save_npy(folder, key, tensor)
+    if weights is not None:
+        save_npy(folder, "expert_weights", weights)
+    save_file({k: p.grad.detach().clone() for k, p in model.named_parameters()}, os.path.join(folder, "grads.safetensors"))
+    spec = {"kind": "score_fusion", "method": "sf" if weighting is None else weighting + "-wsf", "expert_classes": FUSION_EXPERT_CLASSES,
+            "taxonomy": FUSION_TAXONOMY, "feature_dim": feature_dim, "nmd_dim": nmd_dim,
+            "parameters": sum(p.numel() for p in model.parameters()), "reference_parameters": reference_parameter_counts()}
+    with open(os.path.join(folder, "case.json"), "w") as f:
+        json.dump(spec, f, indent=1, sort_keys=True)
+    print(f"{name}: pooled {tuple(pooled.shape)}, {spec['parameters']} parameters")
+
+
+def fusion_cases():
+    fusion_case("fusion_sf", None)
+    fusion_case("fusion_nmd_wsf", "nmd")
 
 
 # ==== Incremental segmentation (Sources/Segmentation; Tests/SegmentationTests/NetworkGoldenTests.swift)

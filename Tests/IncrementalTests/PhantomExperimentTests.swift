@@ -28,17 +28,7 @@ enum PhantomRun {
     }()
 
     /// Phantom exports converted at 32x32 with the sites' own converters.
-    static let sites: [URL] = siteNames.map { name in
-        let raw = root.appendingPathComponent("raw")
-        _ = try! EchoPhantomExporter.export(site: EchoPhantomSite.named(name)!, to: raw, perView: 8, seed: 21, faults: false,
-                                            workers: 2, progress: .off)
-        let url = TestPaths.converters.appendingPathComponent("phantom-echo-\(name).yaml")
-        var config = try! ConfigLoader.load(EchoConverterConfig.self, from: url)
-        config.geometry.size = [32, 32]
-        config.privacy.saltFile = root.appendingPathComponent("salt").path
-        return try! EchoConversion(config: config, configURL: url, inputRoot: raw.appendingPathComponent("site-\(name)"),
-                                   outputRoot: root.appendingPathComponent("shards"), workers: 2, progressMode: .off).run().datasetDirectory
-    }
+    static let sites: [URL] = siteNames.map { PhantomShards.convert(EchoPhantomSite.named($0)!, perView: 8, seed: 21, size: 32, root: root) }
 
     /// The run folder, with metrics.json written as `medcil experiment` writes it.
     static let run: (folder: URL, evaluation: RunEvaluation) = {

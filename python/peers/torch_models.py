@@ -256,3 +256,56 @@ class UNet(nn.Module):
 
     def forward(self, x, head=0):
         return self.heads[head](self.body(x))
+
+
+class ScoreFusion(nn.Module):
+    """Score fusion of Bransby et al. 2024 (methods.md section 1.8) over E frozen experts with
+    class counts C_e: one Linear(D, C_e) with bias per ordered pair (e <- j), j != e, and for
+    the weighted variants an MLP in -> 64 -> 16 -> E with a softmax giving weights A:
+
+        z_e = A_e l_e + sum_{j != e} A_j W_{e<-j} h_j      (SF: all A = 1)
+
+    then the knowledge pooler (each class takes the largest score of the experts that know it).
+    weighting: None (SF), "nmd" (nmd-wSF, MLP on the concatenated NMD vectors) or "attn"
+    (attn-wSF, MLP on the concatenated features).
+
+    keys: cross.{k}.{weight,bias} (pairs in the order e, then j != e), weighting.{0,1,2}.{weight,bias}
+    """
+
+    def __init__(self, class_counts, feature_dim=512, weighting=None, nmd_dim=None):
+        super().__init__()
+        self.class_counts = list(class_counts)
+        experts = len(self.class_counts)
+        self.cross = nn.ModuleList([nn.Linear(feature_dim, self.class_counts[e])
+                                    for e in range(experts) for j in range(experts) if j != e])
+        self.kind = weighting
+        if weighting is not None:
+            width = nmd_dim if weighting == "nmd" else feature_dim * experts
+            self.weighting = nn.ModuleList([nn.Linear(width, 64), nn.Linear(64, 16), nn.Linear(16, experts)])
+
+    def forward(self, features, logits, nmd, pooled_sources):
+        """features [N, E, D], logits [N, sum C_e], nmd [N, F]; pooled_sources: per pooled class
+        the list of (expert, index). Returns (pooled [N, G], fused scores [N, sum C_e], A or None)."""
+        experts = len(self.class_counts)
+        weights = None
+        if self.kind is not None:
+            x = nmd if self.kind == "nmd" else features.reshape(features.shape[0], -1)
+            x = F.relu(self.weighting[0](x))
+            x = F.relu(self.weighting[1](x))
+            weights = F.softmax(self.weighting[2](x), dim=1)
+        offsets = [sum(self.class_counts[:e]) for e in range(experts)]
+        scores, pair = [], 0
+        for e in range(experts):
+            own = logits[:, offsets[e]:offsets[e] + self.class_counts[e]]
+            z = own if weights is None else weights[:, e:e + 1] * own
+            for j in range(experts):
+                if j == e:
+                    continue
+                term = self.cross[pair](features[:, j])
+                z = z + (term if weights is None else weights[:, j:j + 1] * term)
+                pair += 1
+            scores.append(z)
+        fused = torch.cat(scores, dim=1)
+        pooled = torch.stack([torch.stack([fused[:, offsets[e] + k] for e, k in sources], dim=1).max(dim=1).values
+                              for sources in pooled_sources], dim=1)
+        return pooled, fused, weights
