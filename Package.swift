@@ -5,7 +5,8 @@
 // Layers (dependencies point down only):
 //   C shims        CDicom (DCMTK), CNIfTI (libnifti2), CBLAS (OpenBLAS)
 //   readers, I/O   ArrayFiles (.npy, atomic files), DicomIO, NiftiIO
-//   utilities      Console (progress and summaries)
+//   utilities      Console (progress and summaries), Support (seeded generator, SHA-256, parallelMap, glob,
+//                  CSV, YAML configs), Datasets (the dataset.json types shared by writers and readers)
 //   tensor core    TensorCore (float tensors, reverse-mode autograd, ops on OpenBLAS)
 //   networks       NeuralNet (modules with PyTorch keys, layers, model zoo, optimizers, checkpoints),
 //                  DataLoading (shard datasets, augmentation, seeded batching with prefetch)
@@ -45,12 +46,14 @@ let package = Package(
 
         // Utilities
         .target(name: "Console"),
+        .target(name: "Support", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Datasets"),
 
         // Tensor core and neural networks
         .target(name: "TensorCore", dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")],
                 swiftSettings: kernelSettings),
         .target(name: "NeuralNet", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
-        .target(name: "DataLoading", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
+        .target(name: "DataLoading", dependencies: ["TensorCore", "ArrayFiles", "Datasets"], swiftSettings: kernelSettings),
 
         // Incremental learning methods
         .target(name: "Incremental", dependencies: ["NeuralNet", "DataLoading", "TensorCore", "ArrayFiles", "Console",
@@ -58,13 +61,13 @@ let package = Package(
 
         // Ingestion
         .target(name: "Ingest", dependencies: [
-            "DicomIO", "NiftiIO", "ArrayFiles", "Console", .product(name: "Yams", package: "Yams"),
+            "DicomIO", "NiftiIO", "ArrayFiles", "Console", "Support", "Datasets",
         ]),
-        .target(name: "Phantoms", dependencies: ["DicomIO", "NiftiIO", "Ingest"]),
+        .target(name: "Phantoms", dependencies: ["DicomIO", "NiftiIO", "ArrayFiles", "Console", "Support"]),
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [
-            "Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading", "Incremental",
+            "Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading", "Incremental",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("Peers")]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),
@@ -76,10 +79,10 @@ let package = Package(
         .testTarget(name: "NiftiIOTests", dependencies: ["NiftiIO", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "Ingest", "Phantoms", "TensorCore", "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Ingest", "Phantoms", "DataLoading", "NeuralNet", "TensorCore",
+        .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "Ingest", "Support", "Phantoms", "TensorCore", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Ingest", "Support", "Phantoms", "DataLoading", "NeuralNet", "TensorCore",
                                                             "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "DicomIO", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "Support", "Datasets", "DicomIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["ArrayFiles", "DicomIO", "Console"], path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5],

@@ -4,6 +4,7 @@ import Foundation
 import Incremental
 import Ingest
 import Phantoms
+import Support
 import TensorCore
 
 /// `medcil demo`: the main job on bundled phantom data.

@@ -1,5 +1,5 @@
 import Foundation
-import Ingest
+import Support
 
 /// How one site's ultrasound machine draws its images.
 struct EchoMachineStyle: Sendable {

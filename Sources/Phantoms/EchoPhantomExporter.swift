@@ -2,7 +2,7 @@ import ArrayFiles
 import Console
 import DicomIO
 import Foundation
-import Ingest
+import Support
 
 /// Writes phantom hospital exports: real DICOM files (Ultrasound Multi-frame Image Storage)
 /// through DCMTK, organised and labelled the way each site does it. Deterministic from the

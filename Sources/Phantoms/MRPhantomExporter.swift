@@ -1,7 +1,7 @@
 import ArrayFiles
 import Console
 import Foundation
-import Ingest
+import Support
 import NiftiIO
 
 /// Writes phantom MR exports: shoulder volumes and their label volumes as NIfTI through

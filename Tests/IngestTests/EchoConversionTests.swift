@@ -1,10 +1,11 @@
+@testable import Ingest
 import ArrayFiles
 import DicomIO
 import Foundation
-@testable import Ingest
 import Phantoms
-import Testing
+import Support
 import TestSupport
+import Testing
 
 /// Phantom exports of the four sites (3 cines per view, broken files included), written once
 /// for all end-to-end tests.
@@ -103,18 +104,18 @@ enum PhantomFixture {
         let out = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let first = try PhantomFixture.convert("a", into: out)
-        #expect(first.filesConverted == 24 && first.filesReused == 0)
+        #expect(first.converted == 24 && first.reused == 0)
         let dataset = first.datasetDirectory
         let before = try snapshot(dataset)
         let second = try PhantomFixture.convert("a", into: out)
-        #expect(second.filesConverted == 0 && second.filesReused == 24)
+        #expect(second.converted == 0 && second.reused == 24)
         #expect(try snapshot(dataset) == before)
         // Lose one output and one record (as a crash would): the rerun redoes only those.
         let sample = first.report.files.first { $0.outcome == .converted }!
         let victim = try FileManager.default.contentsOfDirectory(atPath: dataset.appendingPathComponent(sample.split!).path).sorted().first!
         try FileManager.default.removeItem(at: dataset.appendingPathComponent(sample.split!).appendingPathComponent(victim))
         let third = try PhantomFixture.convert("a", into: out)
-        #expect(third.filesConverted == 1 && third.filesReused == 23)
+        #expect(third.converted == 1 && third.reused == 23)
         #expect(try snapshot(dataset) == before)
         // A fresh output folder with the same salt gives the same bytes.
         let other = TestPaths.temporaryDirectory()
@@ -158,7 +159,7 @@ enum PhantomFixture {
             $0.output.layout = .packed
             $0.output.shardMegabytes = 0.05
         }
-        #expect(again.filesReused == 6)
+        #expect(again.reused == 6)
         #expect(try snapshot(packed.datasetDirectory) == before)
     }
 

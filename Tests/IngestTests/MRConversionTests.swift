@@ -1,10 +1,11 @@
+@testable import Ingest
+@testable import Phantoms
 import ArrayFiles
 import Foundation
-@testable import Ingest
 import NiftiIO
-@testable import Phantoms
-import Testing
+import Support
 import TestSupport
+import Testing
 
 /// Phantom MR exports of the three sites (4 subjects each; site a with its broken files),
 /// written once for all end-to-end tests.
@@ -120,17 +121,17 @@ enum MRPhantomFixture {
         let out = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let first = try MRPhantomFixture.convert("b", into: out)
-        #expect(first.volumesConverted == 4 && first.volumesReused == 0)
+        #expect(first.converted == 4 && first.reused == 0)
         let dataset = first.datasetDirectory
         let before = try MRPhantomFixture.snapshot(dataset)
         let second = try MRPhantomFixture.convert("b", into: out, workers: 1)
-        #expect(second.volumesConverted == 0 && second.volumesReused == 4)
+        #expect(second.converted == 0 && second.reused == 4)
         #expect(try MRPhantomFixture.snapshot(dataset) == before)
         // Lose one mask (as a crash would): the rerun redoes only that volume.
         let victim = try #require(before.keys.sorted().first { $0.hasSuffix("_mask.npy") })
         try FileManager.default.removeItem(at: dataset.appendingPathComponent(victim))
         let third = try MRPhantomFixture.convert("b", into: out)
-        #expect(third.volumesConverted == 1 && third.volumesReused == 3)
+        #expect(third.converted == 1 && third.reused == 3)
         #expect(try MRPhantomFixture.snapshot(dataset) == before)
         // One worker or two, fresh output folder with the same salt: the same bytes.
         let other = TestPaths.temporaryDirectory()
@@ -143,7 +144,7 @@ enum MRPhantomFixture {
         #expect(got == expected)
         // A new output size reconverts everything and removes nothing it still needs.
         let resized = try MRPhantomFixture.convert("b", into: out) { $0.geometry.size = [96, 112] }
-        #expect(resized.volumesConverted == 4 && resized.prunedOutputs == 0)
+        #expect(resized.converted == 4 && resized.prunedOutputs == 0)
         let output = try runOracle("nibabel_mr_dataset.py", [resized.datasetDirectory.path, MRPhantomFixture.input("b").path])
         #expect(output.hasPrefix("ok "))
     }
