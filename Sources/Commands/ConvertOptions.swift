@@ -20,7 +20,10 @@ struct ConvertOptions: ParsableArguments {
     @Option(help: "Override split.seed.")
     var splitSeed: Int?
 
-    @Option(help: "Secret salt file for identifiers (default <out>/.medcil/salt, created on first use).")
+    @Option(help: ArgumentHelp("Folder for the salt and the resume records, outside --out (default: $XDG_STATE_HOME/medcil/outputs/<hash of --out>, else ~/.local/state/medcil/outputs/<hash of --out>).", valueName: "dir"))
+    var state: String?
+
+    @Option(help: "Secret salt file for identifiers, outside --out (default <state>/salt, created random on first use).")
     var saltFile: String?
 
     @Flag(help: "Exit with status 2 when any input was not converted (failed, skipped, unpaired or unmapped label).")
@@ -48,7 +51,8 @@ struct ConvertOptions: ParsableArguments {
                 overrides(&settings)
             }
             summary = try Converter(config: settings, configURL: configURL, inputRoot: URL(fileURLWithPath: input),
-                                    outputRoot: URL(fileURLWithPath: out), workers: shared.workerCount,
+                                    outputRoot: URL(fileURLWithPath: out), stateRoot: state.map { URL(fileURLWithPath: $0) },
+                                    workers: shared.workerCount,
                                     progressMode: shared.progress.mode).run()
         } catch let error as IngestError {
             printError("medcil \(Converter.vocabulary.label): \(error)")

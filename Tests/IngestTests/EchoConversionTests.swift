@@ -23,12 +23,14 @@ enum PhantomFixture {
         return (try ConfigLoader.load(EchoConverterConfig.self, from: url), url)
     }
 
+    /// Converts into `<out>/shards`, with the salt at `<out>/salt` and the state in `<out>/state`.
     static func convert(_ site: String, into out: URL, edit: (inout EchoConverterConfig) -> Void = { _ in }) throws -> EchoConversion.Summary {
         var (config, url) = try config(site)
         edit(&config)
         config.privacy.saltFile = out.appendingPathComponent("salt").path
         return try EchoConversion(config: config, configURL: url, inputRoot: exports.appendingPathComponent("site-\(site)"),
-                                  outputRoot: out, workers: 2, progressMode: .off).run()
+                                  outputRoot: out.appendingPathComponent("shards"), stateRoot: out.appendingPathComponent("state"),
+                                  workers: 2, progressMode: .off).run()
     }
 
     /// Every regular file under a folder, relative paths.
@@ -94,7 +96,7 @@ enum PhantomFixture {
         #expect(throws: IngestError.unmappedLabels(["Unsorted": 2])) {
             _ = try PhantomFixture.convert("c", into: out) { $0.unmapped = .error }
         }
-        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("phantom-echo-c/manifest.csv").path), "nothing written")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("shards/phantom-echo-c/manifest.csv").path), "nothing written")
         let skipped = try PhantomFixture.convert("c", into: out)
         #expect(skipped.report.totals["unmapped-label"] == 2)
         #expect(skipped.report.unmappedLabels == ["Unsorted": 2])

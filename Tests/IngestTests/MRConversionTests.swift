@@ -25,11 +25,13 @@ enum MRPhantomFixture {
 
     static func input(_ site: String) -> URL { exports.appendingPathComponent("site-\(site)") }
 
+    /// Converts into `<out>/shards`, with the salt at `<out>/salt` and the state in `<out>/state`.
     static func convert(_ site: String, into out: URL, workers: Int = 2, edit: (inout MRConverterConfig) -> Void = { _ in }) throws -> MRConversion.Summary {
         var (config, url) = try config(site)
         edit(&config)
         config.privacy.saltFile = out.appendingPathComponent("salt").path
-        return try MRConversion(config: config, configURL: url, inputRoot: input(site), outputRoot: out, workers: workers, progressMode: .off).run()
+        return try MRConversion(config: config, configURL: url, inputRoot: input(site), outputRoot: out.appendingPathComponent("shards"),
+                                stateRoot: out.appendingPathComponent("state"), workers: workers, progressMode: .off).run()
     }
 
     static func files(under folder: URL) -> [String] { PhantomFixture.files(under: folder) }
@@ -56,7 +58,8 @@ enum MRPhantomFixture {
         #expect(summary.report.totals["converted"] == 2 * volumes, "image and label volume of each pair")
         #expect(summary.description.volumes.count == volumes)
         for split in ["train", "val", "test"] { #expect((summary.description.splits[split]?.volumes ?? 0) > 0, "\(split) is not empty") }
-        let output = try runOracle("nibabel_mr_dataset.py", [summary.datasetDirectory.path, MRPhantomFixture.input(site).path])
+        let output = try runOracle("nibabel_mr_dataset.py", [summary.datasetDirectory.path, MRPhantomFixture.input(site).path,
+                                                             out.appendingPathComponent("state").path, out.appendingPathComponent("salt").path])
         let slices = summary.description.splits.values.reduce(0) { $0 + $1.slices }
         #expect(output.contains("ok \(slices) \(volumes)"), "\(output)")
     }
@@ -145,7 +148,8 @@ enum MRPhantomFixture {
         // A new output size reconverts everything and removes nothing it still needs.
         let resized = try MRPhantomFixture.convert("b", into: out) { $0.geometry.size = [96, 112] }
         #expect(resized.converted == 4 && resized.prunedOutputs == 0)
-        let output = try runOracle("nibabel_mr_dataset.py", [resized.datasetDirectory.path, MRPhantomFixture.input("b").path])
+        let output = try runOracle("nibabel_mr_dataset.py", [resized.datasetDirectory.path, MRPhantomFixture.input("b").path,
+                                                             out.appendingPathComponent("state").path, out.appendingPathComponent("salt").path])
         #expect(output.hasPrefix("ok "))
     }
 

@@ -12,7 +12,8 @@ enum ConversionSkeleton {
         let started = Date()
         let config = converter.config
         let request = converter.request
-        let workspace = try ConversionWorkspace(outputRoot: request.outputRoot, dataset: config.dataset, saltFile: config.privacy.saltFile)
+        let workspace = try ConversionWorkspace(outputRoot: request.outputRoot, dataset: config.dataset, stateRoot: request.stateRoot,
+                                                saltFile: config.privacy.saltFile)
         let plan = try converter.plan(in: workspace)
 
         let vocabulary = Converter.vocabulary

@@ -8,13 +8,17 @@ public struct ConversionRequest: Sendable {
     public var configURL: URL
     public var inputRoot: URL
     public var outputRoot: URL
+    /// The state folder (salt, resume records); nil: the default for `outputRoot` (`StateLocation`).
+    public var stateRoot: URL?
     public var workers: Int
     public var progressMode: ProgressReporter.Mode
 
-    public init(configURL: URL, inputRoot: URL, outputRoot: URL, workers: Int, progressMode: ProgressReporter.Mode = .automatic) {
+    public init(configURL: URL, inputRoot: URL, outputRoot: URL, stateRoot: URL? = nil, workers: Int,
+                progressMode: ProgressReporter.Mode = .automatic) {
         self.configURL = configURL
         self.inputRoot = inputRoot
         self.outputRoot = outputRoot
+        self.stateRoot = stateRoot
         self.workers = max(1, workers)
         self.progressMode = progressMode
     }
@@ -117,10 +121,10 @@ public protocol DatasetConverter {
 }
 
 extension DatasetConverter {
-    public init(config: Config, configURL: URL, inputRoot: URL, outputRoot: URL, workers: Int,
+    public init(config: Config, configURL: URL, inputRoot: URL, outputRoot: URL, stateRoot: URL? = nil, workers: Int,
                 progressMode: ProgressReporter.Mode = .automatic) {
         self.init(config: config, request: ConversionRequest(configURL: configURL, inputRoot: inputRoot, outputRoot: outputRoot,
-                                                             workers: workers, progressMode: progressMode))
+                                                             stateRoot: stateRoot, workers: workers, progressMode: progressMode))
     }
 
     /// Runs the whole conversion (see `ConversionSkeleton`).

@@ -8,6 +8,9 @@ public struct SaltedHasher: Sendable {
 
     public init(salt: [UInt8]) { self.salt = salt }
 
+    /// The salted hash that stands for a source path in resume records (never the path itself).
+    public func sourcePath(_ relativePath: String) -> String { hash(relativePath, kind: "source-path", length: 24) }
+
     public func hash(_ value: String, kind: String, length: Int = 16) -> String {
         let digest = SHA256.hmac(key: salt, message: Array("\(kind):\(value)".utf8))
         return String(SHA256.hex(digest).prefix(length))

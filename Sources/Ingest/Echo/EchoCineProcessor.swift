@@ -119,6 +119,11 @@ public struct EchoCineProcessor: Sendable {
                 if mask != nil { maskText = "sector (\(Int((detected.coverage * 100).rounded()))% of the searched area)" }
             } else if geometry.region == .motion {
                 throw Skip(description: "no moving sector found (the cine does not change enough across frames)")
+            } else if !usedRegion && geometry.mask == .sector {
+                // Nothing bounds the image: kept whole, its burned-in name, ID and dates
+                // would reach the samples.
+                throw Skip(description: "no usable ultrasound region and no moving sector found: the whole image, with any burned-in " +
+                    "text, would be kept (mask: sector skips such cines; mask: none keeps them)")
             } else if !usedRegion && geometry.region == .auto {
                 regionText = "full image (no ultrasound region, no moving sector found)"
             }

@@ -37,6 +37,8 @@ public struct EchoConversion: DatasetConverter {
         let taxonomy: Taxonomy
         let labelMap: LabelMap
         let privacy: PathPrivacy
+        /// What identifies a patient in any file's header: every path is scrubbed with all of it.
+        let tokens: IdentifyingTokens
         let scanned: [ScannedFile]
         let fates: [FileFate?]
         let unmapped: [String: Int]
@@ -69,6 +71,7 @@ public struct EchoConversion: DatasetConverter {
             return HeaderScan.scan(input, labels: labelReader)
         }
         scanProgress.finish()
+        let tokens = IdentifyingTokens(scanned.flatMap(\.identifyingTokens))
 
         // 2. Labels.
         var fates = [FileFate?](repeating: nil, count: scanned.count)
@@ -77,7 +80,7 @@ public struct EchoConversion: DatasetConverter {
         var eligible: [Plan.Eligible] = []
         var seenSOP: [String: String] = [:]
         for (index, file) in scanned.enumerated() {
-            let source = privacy.render(file.input.relativePath, tokens: file.identifyingTokens)
+            let source = privacy.render(file.input.relativePath, tokens: tokens)
             func fate(_ outcome: FileFate.Outcome, _ reason: String?, label: String? = nil) {
                 fates[index] = FileFate(source: source, outcome: outcome, reason: reason, rawLabel: file.rawLabel,
                                         canonicalClass: label, split: nil, samples: 0, framesDecoded: 0, region: nil, mask: nil)
@@ -111,7 +114,7 @@ public struct EchoConversion: DatasetConverter {
         let assignment = SplitAssigner.assign(patientClasses.map { SplitAssigner.Patient(key: $0.key, classCounts: $0.value) },
                                               spec: config.split)
         let workers = request.workers
-        return Plan(taxonomy: taxonomy, labelMap: labelMap, privacy: privacy, scanned: scanned, fates: fates, unmapped: unmapped,
+        return Plan(taxonomy: taxonomy, labelMap: labelMap, privacy: privacy, tokens: tokens, scanned: scanned, fates: fates, unmapped: unmapped,
                     ignored: ignored, eligible: eligible, assignment: assignment,
                     processor: EchoCineProcessor(geometry: config.geometry, frames: config.frames),
                     innerWorkers: max(1, workers / max(1, min(workers, eligible.count))))
@@ -132,8 +135,8 @@ public struct EchoConversion: DatasetConverter {
         let item = plan.eligible[unit]
         let file = plan.scanned[item.index]
         let key = workspace.hasher.hash(file.input.relativePath, kind: "record", length: 20)
-        return (key, Self.fingerprint(config: config, file: file.input, label: item.label, split: plan.assignment[file.patientKey]!,
-                                      idBase: idBase(file, hasher: workspace.hasher)))
+        return (key, Self.fingerprint(config: config, file: file.input, source: workspace.hasher.sourcePath(file.input.relativePath),
+                                      label: item.label, split: plan.assignment[file.patientKey]!, idBase: idBase(file, hasher: workspace.hasher)))
     }
 
     public func convert(unit: Int, plan: Plan, key: String, fingerprint: String, workspace: ConversionWorkspace) throws -> ConversionRecord {
@@ -169,7 +172,7 @@ public struct EchoConversion: DatasetConverter {
             try Self.array(all, shape: [staged.count] + shape, dtype: config.output.dtype)
                 .write(to: workspace.stateDirectory.appendingPathComponent("staging").appendingPathComponent(key + ".npy"))
         }
-        return ConversionRecord(fingerprint: fingerprint, key: key, source: file.input.relativePath, split: split, label: label,
+        return ConversionRecord(fingerprint: fingerprint, key: key, source: workspace.hasher.sourcePath(file.input.relativePath), split: split, label: label,
                                 samples: samples, region: output.region, mask: output.mask, frameCount: output.frameCount,
                                 framesDecoded: output.framesDecoded, rows: output.rows, columns: output.columns)
     }
@@ -183,7 +186,8 @@ public struct EchoConversion: DatasetConverter {
     }
 
     /// Everything that determines a file's samples.
-    static func fingerprint(config: EchoConverterConfig, file: InputFile, label: Int, split: String, idBase: String) -> String {
+    /// - Parameter source: the salted hash of the file's path (the record holds no clear path).
+    static func fingerprint(config: EchoConverterConfig, file: InputFile, source: String, label: Int, split: String, idBase: String) -> String {
         struct Key: Encodable {
             var format = 1
             var geometry: GeometrySpec
@@ -198,10 +202,9 @@ public struct EchoConversion: DatasetConverter {
             var id: String
         }
         let key = Key(geometry: config.geometry, frames: config.frames, dtype: config.output.dtype.rawValue,
-                      layout: config.output.layout.rawValue, source: file.relativePath, size: file.size,
+                      layout: config.output.layout.rawValue, source: source, size: file.size,
                       modified: file.modified, label: label, split: split, id: idBase)
-        let data = (try? StableJSON.encode(key)) ?? Data()
-        return SHA256.hex(SHA256.hash(Array(data)))
+        return ResumeRecords.fingerprint(key)
     }
 
     // MARK: - finish
@@ -216,7 +219,7 @@ public struct EchoConversion: DatasetConverter {
         for (k, item) in plan.eligible.enumerated() {
             let outcome = outcomes[k]
             let file = plan.scanned[item.index]
-            var fate = FileFate(source: plan.privacy.render(file.input.relativePath, tokens: file.identifyingTokens),
+            var fate = FileFate(source: plan.privacy.render(file.input.relativePath, tokens: plan.tokens),
                                 outcome: .converted, reason: nil, rawLabel: file.rawLabel,
                                 canonicalClass: item.name, split: nil, samples: 0, framesDecoded: 0, region: nil, mask: nil)
             if let record = outcome.record {
@@ -242,7 +245,7 @@ public struct EchoConversion: DatasetConverter {
         let report = makeReport(fates: finalFates, unmapped: plan.unmapped, ignored: plan.ignored, description: description)
         return ConversionResult(
             description: description, report: report,
-            manifest: manifest(records: records, privacy: plan.privacy, hasher: workspace.hasher),
+            manifest: manifest(records: records, privacy: plan.privacy, tokens: plan.tokens, hasher: workspace.hasher),
             keep: Set(records.flatMap { entry in entry.record.samples.compactMap { $0.file ?? $0.packed?.file } }),
             keepNames: config.output.layout == .packed ? ["labels.npy"] : [],
             reportText: Self.reportText(description: description, report: report),
@@ -322,7 +325,7 @@ public struct EchoConversion: DatasetConverter {
             configDigest: DescriptionParts.configDigest(config), createdBy: DescriptionParts.createdBy)
     }
 
-    private func manifest(records: [Converted], privacy: PathPrivacy,
+    private func manifest(records: [Converted], privacy: PathPrivacy, tokens: IdentifyingTokens,
                           hasher: SaltedHasher) -> String {
         let header = ["id", "split", "label", "class", "raw_label", "site", "source", "patient", "study", "series", "sop",
                       "frames", "region", "mask", "file", "index"]
@@ -332,7 +335,7 @@ public struct EchoConversion: DatasetConverter {
             let hashed = { (value: String?, kind: String) -> String in value.map { hasher.hash($0, kind: kind) } ?? "" }
             for sample in entry.record.samples {
                 rows.append([sample.id, entry.record.split, String(entry.record.label), entry.name, s.rawLabel ?? "", config.site,
-                             privacy.render(s.input.relativePath, tokens: s.identifyingTokens), hasher.hash(s.patientKey, kind: "patient"),
+                             privacy.render(s.input.relativePath, tokens: tokens), hasher.hash(s.patientKey, kind: "patient"),
                              hashed(s.studyUID, "study"), hashed(s.seriesUID, "series"), hashed(s.sopUID, "sop-uid"),
                              sample.frames.map(String.init).joined(separator: ";"), entry.record.region, entry.record.mask,
                              sample.file ?? sample.packed?.file ?? "", sample.packed.map { String($0.index) } ?? ""])

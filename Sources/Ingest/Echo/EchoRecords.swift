@@ -1,7 +1,8 @@
 import Foundation
 import Support
 
-/// What a converted source file produced, kept in `<out>/.medcil/<dataset>/records/` so that
+/// What a converted source file produced, kept in the state folder (`<state>/<dataset>/records/`,
+/// outside `--out`) so that
 /// a rerun skips it (same fingerprint, outputs present) and rebuilds the manifest, the
 /// statistics and the report byte for byte from records alone.
 public struct ConversionRecord: ResumeRecord, Equatable {
@@ -27,6 +28,7 @@ public struct ConversionRecord: ResumeRecord, Equatable {
     public var fingerprint: String
     /// Name of this record's file in the records folder (a salted hash of the source path).
     public var key: String
+    /// Salted hash of the source path (`SaltedHasher.sourcePath`): records hold no clear path.
     public var source: String
     public var split: String
     public var label: Int

@@ -107,6 +107,10 @@ public struct ScannedFile: Sendable {
 }
 
 public enum HeaderScan {
+    /// The header dates that may stand in folder and file names: birth, study, series,
+    /// acquisition and content dates.
+    static let dateTags = [DicomTag.patientBirthDate, .studyDate, DicomTag(0x0008, 0x0021), DicomTag(0x0008, 0x0022), DicomTag(0x0008, 0x0023)]
+
     /// Reads the header of one file (pixel data stays on disk).
     public static func scan(_ input: InputFile, labels: LabelReader) -> ScannedFile {
         var result = ScannedFile(input: input, failure: nil, rawLabel: nil, patientKey: "file:" + input.relativePath,
@@ -142,12 +146,8 @@ public enum HeaderScan {
         if let name = ds.string(.patientName) {
             tokens += name.split(whereSeparator: { "^= ,".contains($0) }).map(String.init).filter { $0.count >= 3 }
         }
-        for tag in [DicomTag.patientBirthDate, .studyDate] {
-            if let date = ds.string(tag), date.count == 8 {
-                tokens.append(date)
-                let (y, m, d) = (date.prefix(4), date.dropFirst(4).prefix(2), date.suffix(2))
-                tokens += ["\(y)-\(m)-\(d)", "\(y)_\(m)_\(d)", "\(y).\(m).\(d)", "\(d).\(m).\(y)"]
-            }
+        for tag in HeaderScan.dateTags {
+            if let date = ds.string(tag) { tokens += DateForms.writtenForms(ofDICOMDate: date) }
         }
         result.identifyingTokens = tokens
         switch labels.label(relativePath: input.relativePath, dataset: ds) {

@@ -38,7 +38,7 @@ public struct MRConversion: DatasetConverter {
         let assignment: [String: String]
         let privacy: PathPrivacy
         /// Path parts that may identify a subject (see `plan`).
-        let tokens: [String]
+        let tokens: IdentifyingTokens
 
         func render(_ index: Int) -> String { privacy.render(files[index].relativePath, tokens: tokens) }
     }
@@ -55,9 +55,9 @@ public struct MRConversion: DatasetConverter {
         // Subject and volume keys (a patient's folder, a name, a study date) may identify
         // people: path segments that hold one of their parts are hashed in the report and
         // manifest (privacy.source_paths: scrubbed); `clear` keeps exports already pseudonymised readable.
-        let tokens = Array(Set(pairing.pairs.flatMap { pair in
+        let tokens = IdentifyingTokens(pairing.pairs.flatMap { pair in
             ([pair.key] + (pair.subject.map { [$0] } ?? [])).flatMap { $0.split(separator: "/").map(String.init) }
-        })).sorted()
+        })
 
         // 2. Splits by subject (when derived) or by volume.
         var unitVolumes: [String: Int] = [:]
@@ -91,8 +91,8 @@ public struct MRConversion: DatasetConverter {
     public func resumeKey(unit: Int, plan: Plan, workspace: ConversionWorkspace) -> (key: String, fingerprint: String) {
         let pair = plan.pairing.pairs[unit]
         let key = workspace.hasher.hash(pair.image.relativePath, kind: "mr-record", length: 20)
-        return (key, Self.fingerprint(config: config, taxonomy: plan.taxonomy, pair: pair, split: plan.assignment[unitKey(pair)]!,
-                                      volume: volumeID(pair.key, hasher: workspace.hasher)))
+        return (key, Self.fingerprint(config: config, taxonomy: plan.taxonomy, pair: pair, hasher: workspace.hasher,
+                                      split: plan.assignment[unitKey(pair)]!, volume: volumeID(pair.key, hasher: workspace.hasher)))
     }
 
     public func convert(unit: Int, plan: Plan, key: String, fingerprint: String, workspace: ConversionWorkspace) throws -> MRConversionRecord {
@@ -119,7 +119,8 @@ public struct MRConversion: DatasetConverter {
         }
         let slices = zip(written, result.slices).map { MRConversionRecord.Slice(summary: $1, image: $0.image, mask: $0.mask) }
         return MRConversionRecord(
-            fingerprint: fingerprint, key: key, image: pair.image.relativePath, label: pair.label.relativePath,
+            fingerprint: fingerprint, key: key, image: workspace.hasher.sourcePath(pair.image.relativePath),
+            label: workspace.hasher.sourcePath(pair.label.relativePath),
             volume: volume, split: split, subject: pair.subject.map { workspace.hasher.hash($0, kind: "subject") },
             storedShape: result.storedShape, canonicalShape: result.canonicalShape,
             storedAffine: result.storedAffine, canonicalAffine: result.canonicalAffine, storedAxisCodes: result.storedAxisCodes,
@@ -130,7 +131,8 @@ public struct MRConversion: DatasetConverter {
     }
 
     /// Everything that determines a volume's slices.
-    static func fingerprint(config: MRConverterConfig, taxonomy: Taxonomy, pair: MRVolumePairing.Pair, split: String, volume: String) -> String {
+    static func fingerprint(config: MRConverterConfig, taxonomy: Taxonomy, pair: MRVolumePairing.Pair, hasher: SaltedHasher,
+                            split: String, volume: String) -> String {
         struct Key: Encodable {
             var format = 1
             var geometry: MRGeometrySpec
@@ -151,11 +153,10 @@ public struct MRConversion: DatasetConverter {
         let key = Key(geometry: config.geometry, intensity: config.intensity, labelMap: config.labelMap,
                       unlisted: config.unlistedValues.rawValue, affineTolerance: config.pairing.affineTolerance,
                       taxonomy: [taxonomy.name, taxonomy.version] + taxonomy.orderedNames,
-                      image: pair.image.relativePath, imageSize: pair.image.size, imageModified: pair.image.modified,
-                      label: pair.label.relativePath, labelSize: pair.label.size, labelModified: pair.label.modified,
+                      image: hasher.sourcePath(pair.image.relativePath), imageSize: pair.image.size, imageModified: pair.image.modified,
+                      label: hasher.sourcePath(pair.label.relativePath), labelSize: pair.label.size, labelModified: pair.label.modified,
                       split: split, volume: volume)
-        let data = (try? StableJSON.encode(key)) ?? Data()
-        return SHA256.hex(SHA256.hash(Array(data)))
+        return ResumeRecords.fingerprint(key)
     }
 
     // MARK: - finish
@@ -216,7 +217,9 @@ public struct MRConversion: DatasetConverter {
         let report = makeReport(fates: finalFates, records: records, unlisted: unlistedVolumes, description: description)
         return ConversionResult(
             description: description, report: report,
-            manifest: manifest(records: records, labelMap: plan.labelMap, files: files, indexOf: indexOf, render: render),
+            manifest: manifest(records: records, labelMap: plan.labelMap,
+                               indexOf: Dictionary(uniqueKeysWithValues: files.enumerated().map { (workspace.hasher.sourcePath($0.element.relativePath), $0.offset) }),
+                               render: render),
             keep: Set(records.flatMap { $0.slices.flatMap { [$0.image, $0.mask] } }),
             reportText: Self.reportText(description: description, report: report),
             throughputUnits: records.count,
@@ -337,7 +340,8 @@ public struct MRConversion: DatasetConverter {
             configDigest: DescriptionParts.configDigest(config), createdBy: DescriptionParts.createdBy)
     }
 
-    private func manifest(records: [MRConversionRecord], labelMap: MRLabelMap, files: [InputFile], indexOf: [String: Int],
+    /// - Parameter indexOf: input index by the salted hash of its path (what records hold).
+    private func manifest(records: [MRConversionRecord], labelMap: MRLabelMap, indexOf: [String: Int],
                           render: (Int) -> String) -> String {
         let names = labelMap.taxonomy.orderedNames
         let foreground = Array(names.indices.dropFirst())

@@ -2,7 +2,8 @@ import Foundation
 import NiftiIO
 import Support
 
-/// What a converted volume produced, kept in `<out>/.medcil/<dataset>/records/` so that a
+/// What a converted volume produced, kept in the state folder (`<state>/<dataset>/records/`,
+/// outside `--out`) so that a
 /// rerun skips it (same fingerprint, outputs present) and rebuilds dataset.json, the manifest
 /// and the report byte for byte from records alone.
 public struct MRConversionRecord: ResumeRecord, Equatable {
@@ -15,6 +16,7 @@ public struct MRConversionRecord: ResumeRecord, Equatable {
 
     public var fingerprint: String
     public var key: String
+    /// Salted hashes of the image's and the label volume's paths (`SaltedHasher.sourcePath`).
     public var image: String
     public var label: String
     public var volume: String
