@@ -4,7 +4,9 @@
 //
 // Layers (dependencies point down only; siblings do not depend on each other):
 //   C shims        CDicom (DCMTK), CNIfTI (libnifti2), CBLAS (OpenBLAS)
-//   foundations    ArrayFiles (.npy, safetensors, atomic files), Console (progress, tables, subprocesses)
+//   foundations    ArrayFiles (.npy, safetensors, atomic files), Console (progress, tables, subprocesses),
+//                  Support (seeded generator, SHA-256, parallelMap, glob, CSV, YAML configs),
+//                  Datasets (the dataset.json types that Ingest writes and DataLoading reads)
 //   readers        DicomIO, NiftiIO                          | tensor core  TensorCore (tensors, autograd, ops on OpenBLAS)
 //   ingestion      Ingest (site converters, label maps,      | learning     NeuralNet (modules with PyTorch keys, layers,
 //                  splits, reports), Phantoms (synthetic     |              model zoo, optimizers, checkpoints),
@@ -48,6 +50,8 @@ let package = Package(
         // Foundations
         .target(name: "ArrayFiles"),
         .target(name: "Console"),
+        .target(name: "Support", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Datasets"),
 
         // Readers
         .target(name: "DicomIO", dependencies: ["CDicom", "ArrayFiles"]),
@@ -55,21 +59,21 @@ let package = Package(
 
         // Ingestion
         .target(name: "Ingest", dependencies: [
-            "DicomIO", "NiftiIO", "ArrayFiles", "Console", .product(name: "Yams", package: "Yams"),
+            "DicomIO", "NiftiIO", "ArrayFiles", "Console", "Support", "Datasets", .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "Phantoms", dependencies: ["DicomIO", "NiftiIO", "ArrayFiles", "Console", "Ingest"]),
+        .target(name: "Phantoms", dependencies: ["DicomIO", "NiftiIO", "ArrayFiles", "Console", "Support"]),
 
         // Tensor core and learning
         .target(name: "TensorCore", dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "NeuralNet", dependencies: ["TensorCore", "ArrayFiles"]),
-        .target(name: "DataLoading", dependencies: ["TensorCore", "ArrayFiles"]),
+        .target(name: "DataLoading", dependencies: ["TensorCore", "ArrayFiles", "Datasets"]),
         .target(name: "Incremental", dependencies: ["NeuralNet", "DataLoading", "TensorCore", "ArrayFiles"]),
         // Incremental segmentation building blocks (3D metrics, exemplar selection, losses, NIfTI prediction)
         .target(name: "Segmentation", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "NiftiIO", "Ingest", "ArrayFiles"]),
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [
-            "Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading", "Incremental",
+            "Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading", "Incremental",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),
@@ -81,12 +85,12 @@ let package = Package(
         .testTarget(name: "NiftiIOTests", dependencies: ["NiftiIO", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "Ingest", "Phantoms", "TensorCore", "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Ingest", "Phantoms", "DataLoading", "NeuralNet", "TensorCore",
+        .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "Ingest", "Support", "Phantoms", "TensorCore", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Ingest", "Support", "Phantoms", "DataLoading", "NeuralNet", "TensorCore",
                                                             "ArrayFiles", "TestSupport"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "NeuralNet", "TensorCore", "DataLoading", "NiftiIO", "Ingest",
                                                              "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["DicomIO", "Console"], path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v5],

@@ -5,6 +5,7 @@ import DicomIO
 import Foundation
 import Ingest
 import Phantoms
+import Support
 
 /// `medcil bench`: speed, measured side by side with the peer a user would pick.
 struct Bench: ParsableCommand {

@@ -4,6 +4,7 @@ import Console
 import Foundation
 import Ingest
 import Phantoms
+import Support
 
 /// `medcil bench convert-mr`: MR conversion volumes/s against nibabel + numpy.
 struct BenchConvertMR: ParsableCommand {

@@ -1,7 +1,7 @@
 import ArgumentParser
-import Console
 import Foundation
 import Ingest
+import Support
 
 extension MRGeometrySpec.SliceAxis: ExpressibleByArgument {}
 extension MRUnlistedPolicy: ExpressibleByArgument {}
@@ -29,17 +29,7 @@ struct ConvertMR: ParsableCommand {
         """
     )
 
-    @Option(help: "Site converter (YAML), e.g. converters/phantom-mr-a.yaml.")
-    var config: String
-
-    @Option(help: "Folder of the site's export.")
-    var input: String
-
-    @Option(help: "Output root; slices go to <out>/<dataset>/.")
-    var out: String
-
-    @Option(help: "Override geometry.size as HEIGHTxWIDTH, e.g. 128x128.")
-    var size: String?
+    @OptionGroup var options: ConvertOptions
 
     @Option(help: "Override geometry.spacing as HEIGHTxWIDTH in millimetres, e.g. 1x1.")
     var spacing: String?
@@ -47,55 +37,19 @@ struct ConvertMR: ParsableCommand {
     @Option(help: "Override geometry.slice_axis: \(MRGeometrySpec.SliceAxis.allCases.map(\.rawValue).joined(separator: ", ")).")
     var sliceAxis: MRGeometrySpec.SliceAxis?
 
-    @Option(help: "Override split.seed.")
-    var splitSeed: Int?
-
     @Option(help: "Override unlisted_values (label values the map does not list): \(MRUnlistedPolicy.allCases.map(\.rawValue).joined(separator: ", ")).")
     var unlisted: MRUnlistedPolicy?
 
-    @Option(help: "Secret salt file for identifiers (default <out>/.medcil/salt, created on first use).")
-    var saltFile: String?
-
-    @Flag(help: "Exit with status 2 when any input was not converted (failed, unpaired or unmapped label).")
-    var strict = false
-
-    @OptionGroup var shared: SharedOptions
-
     func validate() throws {
-        if let size, parseSize(size) == nil { throw ValidationError("--size must look like 128x128") }
         if let spacing, parseSpacing(spacing) == nil { throw ValidationError("--spacing must look like 1x1 or 0.8x0.8 (millimetres)") }
     }
 
     func run() throws {
-        let configURL = URL(fileURLWithPath: config)
-        var converter: MRConverterConfig
-        do {
-            converter = try ConfigLoader.load(MRConverterConfig.self, from: configURL)
-            if let size, let parsed = parseSize(size) { converter.geometry.size = [parsed.0, parsed.1] }
-            if let spacing, let parsed = parseSpacing(spacing) { converter.geometry.spacing = parsed }
+        try options.run(MRConversion.self) { converter in
+            if let spacing { converter.geometry.spacing = parseSpacing(spacing) }
             if let sliceAxis { converter.geometry.sliceAxis = sliceAxis }
-            if let splitSeed { converter.split.seed = splitSeed }
             if let unlisted { converter.unlistedValues = unlisted }
-            if let saltFile { converter.privacy.saltFile = saltFile }
-            try converter.validate()
-        } catch let error as IngestError {
-            printError("medcil convert mr: \(error)")
-            throw ExitCode(1)
         }
-        let conversion = MRConversion(config: converter, configURL: configURL, inputRoot: URL(fileURLWithPath: input),
-                                      outputRoot: URL(fileURLWithPath: out), workers: shared.workerCount,
-                                      progressMode: shared.progress.mode)
-        let summary: MRConversion.Summary
-        do {
-            summary = try conversion.run()
-        } catch let error as IngestError {
-            printError("medcil convert mr: \(error)")
-            throw ExitCode(1)
-        }
-        print(summary.text)
-        let totals = summary.report.totals
-        let bad = (totals["failed"] ?? 0) + (totals["unpaired"] ?? 0) + (totals["unmapped-label"] ?? 0)
-        if strict && bad > 0 { throw ExitCode(2) }
     }
 }
 

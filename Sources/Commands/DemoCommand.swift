@@ -4,6 +4,7 @@ import Foundation
 import Incremental
 import Ingest
 import Phantoms
+import Support
 import TensorCore
 
 /// `medcil demo`: the main job on bundled phantom data.
@@ -75,19 +76,21 @@ struct Demo: ParsableCommand {
         print("\n== 2/4 conversion at \(size)x\(size) -> \(shards.path)")
         // Phantoms identify no one, so the demo's identifier salt is fixed (derived from the
         // seed) instead of random: sample ids, and with them loading order and every number of
-        // the run, are then the same on every machine. Real exports keep a random, secret salt.
-        let saltURL = shards.appendingPathComponent(".medcil/salt")
-        if !FileManager.default.fileExists(atPath: saltURL.path) {
-            try FileManager.default.createDirectory(at: saltURL.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(SHA256.hash(Array("medcil demo phantoms, seed \(seed)".utf8))).write(to: saltURL)
-        }
+        // the run, are then the same on every machine. It sits in the demo's own state folder
+        // under its own name and is passed explicitly, so that no later conversion takes it
+        // for a default salt (those are random, one per output folder).
+        let state = root.appendingPathComponent("state")
+        let saltURL = state.appendingPathComponent("demo-salt")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        try Data(SHA256.hash(Array("medcil demo phantoms, seed \(seed)".utf8))).write(to: saltURL, options: .atomic)
         var datasets: [URL] = []
         for site in EchoPhantomSite.all {
             let configURL = URL(fileURLWithPath: converters).appendingPathComponent("phantom-echo-\(site.name).yaml")
             var converter = try ConfigLoader.load(EchoConverterConfig.self, from: configURL)
             converter.geometry.size = [size, size]
+            converter.privacy.saltFile = saltURL.path
             let conversion = EchoConversion(config: converter, configURL: configURL, inputRoot: exports.appendingPathComponent("site-\(site.name)"),
-                                            outputRoot: shards, workers: shared.workerCount, progressMode: shared.progress.mode)
+                                            outputRoot: shards, stateRoot: state, workers: shared.workerCount, progressMode: shared.progress.mode)
             let summary = try conversion.run()
             print(summary.text.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
             datasets.append(summary.datasetDirectory)

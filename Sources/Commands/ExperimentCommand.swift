@@ -3,7 +3,7 @@ import Console
 import DataLoading
 import Foundation
 import Incremental
-import Ingest
+import Support
 import TensorCore
 
 /// `medcil experiment run`

@@ -2,6 +2,7 @@ import ArgumentParser
 import Console
 import Foundation
 import Ingest
+import Support
 
 /// `medcil labels`: inspect site label maps.
 struct Labels: ParsableCommand {

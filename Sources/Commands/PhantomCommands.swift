@@ -1,7 +1,6 @@
 import ArgumentParser
 import Console
 import Foundation
-import Ingest
 import Phantoms
 
 /// `medcil phantom`: synthetic hospital exports.
@@ -20,45 +19,57 @@ struct PhantomEcho: ParsableCommand {
         discussion: """
         Sites (converters in converters/phantom-echo-<site>.yaml):
         \(EchoPhantomSite.all.map { "  \($0.name): \($0.summary)" }.joined(separator: "\n"))
-        Each site folder also holds what real exports hold: notes, unusable and broken files (unless --no-faults).
+        Each site folder also holds what real exports hold: notes, unusable and broken files (unless --no-faults): \
+        truncated, not DICOM, no pixel data, bad NumberOfFrames, JPEG 2000, unlabelled.
         Deterministic from --seed.
         """
     )
 
-    @Option(help: "Output folder; sites go to <out>/site-<name>/.")
-    var out: String
-
-    @Option(parsing: .upToNextOption, help: "Sites to write, separated by spaces or commas (default: all of \(EchoPhantomSite.all.map(\.name).joined(separator: ", "))).")
-    var sites: [String] = EchoPhantomSite.all.map(\.name)
-
-    /// `--sites a b` and `--sites a,b` alike.
-    var siteNames: [String] { splitNameList(sites) }
+    @OptionGroup var options: PhantomOptions
 
     @Option(help: "Cines per view (one patient per cine index).")
     var perView: Int = 12
 
-    @Option(help: "Seed.")
-    var seed: UInt64 = 7
-
-    @Flag(inversion: .prefixedNo, help: "Include broken and unusable files (truncated, not DICOM, no pixel data, bad NumberOfFrames, JPEG 2000, unlabelled).")
-    var faults = true
-
-    @OptionGroup var shared: SharedOptions
-
     func validate() throws {
         guard perView >= 1 else { throw ValidationError("--per-view must be at least 1") }
-        let unknown = siteNames.filter { EchoPhantomSite.named($0) == nil }
-        if !unknown.isEmpty { throw ValidationError("unknown site(s) \(unknown.joined(separator: ", ")); sites are \(EchoPhantomSite.all.map(\.name).joined(separator: ", "))") }
+        _ = try options.siteNames(all: EchoPhantomSite.all.map(\.name))
     }
 
     func run() throws {
-        for name in siteNames {
+        for name in try options.siteNames(all: EchoPhantomSite.all.map(\.name)) {
             let site = EchoPhantomSite.named(name)!
-            let summary = try EchoPhantomExporter.export(site: site, to: URL(fileURLWithPath: out), perView: perView, seed: seed,
-                                                         faults: faults, workers: shared.workerCount, progress: shared.progress.mode)
+            let summary = try EchoPhantomExporter.export(site: site, to: URL(fileURLWithPath: options.out), perView: perView, seed: options.seed,
+                                                         faults: options.faults, workers: options.shared.workerCount,
+                                                         progress: options.shared.progress.mode)
             print("site \(name): \(summary.files) cines in \(summary.directory.path) (\(site.summary))")
             print("  per view: " + site.views.map { "\($0.canonical) \(summary.perView[$0.canonical] ?? 0)" }.joined(separator: ", "))
             for fault in summary.faults { print("  extra file: \(fault)") }
         }
+    }
+}
+
+/// Options both `phantom` subcommands share.
+struct PhantomOptions: ParsableArguments {
+    @Option(help: "Output folder; sites go to <out>/site-<name>/.")
+    var out: String
+
+    @Option(parsing: .upToNextOption, help: "Sites to write, separated by spaces or commas (default: all; the discussion above lists them).")
+    var sites: [String] = []
+
+    @Option(help: "Seed.")
+    var seed: UInt64 = 7
+
+    @Flag(inversion: .prefixedNo, help: "Include the broken and unusable files real exports hold (the discussion above lists them).")
+    var faults = true
+
+    @OptionGroup var shared: SharedOptions
+
+    /// The sites asked for (`--sites a b` and `--sites a,b` alike; none given: all), or a
+    /// validation error naming the unknown ones.
+    func siteNames(all: [String]) throws -> [String] {
+        let names = splitNameList(sites)
+        let unknown = names.filter { !all.contains($0) }
+        if !unknown.isEmpty { throw ValidationError("unknown site(s) \(unknown.joined(separator: ", ")); sites are \(all.joined(separator: ", "))") }
+        return names.isEmpty ? all : names
     }
 }

@@ -15,42 +15,28 @@ struct PhantomMR: ParsableCommand {
         muscle, fat and joint fluid, with per-subject size, position and rotation, a bias field and Rician noise; \
         sites a and b use a T1-weighted contrast, site c a water-saturated Dixon contrast. Affines are not the \
         identity: flipped axes (a), oblique and permuted axes (b, c). Site a also holds QA-flagged sessions with \
-        broken files (unless --no-faults). Deterministic from --seed.
+        broken files (unless --no-faults): truncated, NaN, complex64, 4D, label grid mismatches, unlisted label \
+        value, missing label. Deterministic from --seed.
         """
     )
 
-    @Option(help: "Output folder; sites go to <out>/site-<name>/.")
-    var out: String
-
-    @Option(parsing: .upToNextOption, help: "Sites to write, separated by spaces or commas (default: all of \(MRPhantomSite.all.map(\.name).joined(separator: ", "))).")
-    var sites: [String] = MRPhantomSite.all.map(\.name)
-
-    /// `--sites a b` and `--sites a,b` alike.
-    var siteNames: [String] { splitNameList(sites) }
+    @OptionGroup var options: PhantomOptions
 
     @Option(help: "Subjects per site (at least 3; at site a the first half have two sessions).")
     var subjects: Int = 6
 
-    @Option(help: "Seed.")
-    var seed: UInt64 = 7
-
-    @Flag(inversion: .prefixedNo, help: "Include broken files at site a (truncated, NaN, complex64, 4D, label grid mismatches, unlisted label value, missing label).")
-    var faults = true
-
-    @OptionGroup var shared: SharedOptions
-
     func validate() throws {
         guard subjects >= 3 else { throw ValidationError("--subjects must be at least 3 (train, val and test need a subject each)") }
-        let unknown = siteNames.filter { MRPhantomSite.named($0) == nil }
-        if !unknown.isEmpty { throw ValidationError("unknown site(s) \(unknown.joined(separator: ", ")); sites are \(MRPhantomSite.all.map(\.name).joined(separator: ", "))") }
+        _ = try options.siteNames(all: MRPhantomSite.all.map(\.name))
     }
 
     func run() throws {
         let started = Date()
-        for name in siteNames {
+        for name in try options.siteNames(all: MRPhantomSite.all.map(\.name)) {
             let site = MRPhantomSite.named(name)!
-            let summary = try MRPhantomExporter.export(site: site, to: URL(fileURLWithPath: out), subjects: subjects, seed: seed,
-                                                       faults: faults, workers: shared.workerCount, progress: shared.progress.mode)
+            let summary = try MRPhantomExporter.export(site: site, to: URL(fileURLWithPath: options.out), subjects: subjects, seed: options.seed,
+                                                       faults: options.faults, workers: options.shared.workerCount,
+                                                       progress: options.shared.progress.mode)
             print("site \(name): \(summary.volumes) volumes of \(summary.subjects) subjects in \(summary.directory.path)")
             print("  \(site.summary); sequence \(site.sequence.rawValue); labels \(site.labelSummary)")
             for fault in summary.faults { print("  extra file: \(fault)") }

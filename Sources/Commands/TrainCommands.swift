@@ -4,8 +4,8 @@ import Console
 import DataLoading
 import Foundation
 import Incremental
-import Ingest
 import NeuralNet
+import Support
 import TensorCore
 
 /// `medcil train`: the training steps of the multi-site workflow; each reads only what its site may see.

@@ -1,41 +1,12 @@
 import ArrayFiles
+import Datasets
 import Foundation
 
-/// What the trainer needs from a converted echo dataset's `dataset.json` (written by
-/// `medcil convert echo`): classes, the site's classes, image format and normalisation.
-public struct ShardDescription: Decodable, Sendable {
-    public struct Image: Decodable, Sendable {
-        public var height: Int
-        public var width: Int
-        public var framesPerSample: Int
-        public var dtype: String
-        public var layout: String
-        enum CodingKeys: String, CodingKey {
-            case height, width, dtype, layout
-            case framesPerSample = "frames_per_sample"
-        }
-    }
+/// A converted echo dataset's `dataset.json` (written by `medcil convert echo`): the writer's
+/// own type, so that the reader cannot drift from it.
+public typealias ShardDescription = EchoDatasetDescription
 
-    public struct Normalization: Decodable, Sendable {
-        public var scale: String
-        public var mean: Double
-        public var std: Double
-    }
-
-    public var site: String
-    public var dataset: String
-    /// All canonical classes, name -> index.
-    public var classes: [String: Int]
-    /// The canonical classes this site's label map produces.
-    public var siteClasses: [String]
-    public var image: Image
-    public var normalization: Normalization
-
-    enum CodingKeys: String, CodingKey {
-        case site, dataset, classes, image, normalization
-        case siteClasses = "site_classes"
-    }
-
+extension EchoDatasetDescription {
     public static func load(from folder: URL) throws -> ShardDescription {
         let url = folder.appendingPathComponent("dataset.json")
         guard let data = FileManager.default.contents(atPath: url.path) else {

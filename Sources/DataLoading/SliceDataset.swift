@@ -1,41 +1,12 @@
 import ArrayFiles
+import Datasets
 import Foundation
 
-/// What the segmentation trainer needs from a converted MR dataset's `dataset.json` (written
-/// by `medcil convert mr`): the canonical classes, which of them this site annotates, the
-/// slice size and the training split's intensity statistics.
-public struct SliceDescription: Decodable, Sendable {
-    public struct Image: Decodable, Sendable {
-        public var height: Int
-        public var width: Int
-    }
+/// A converted MR dataset's `dataset.json` (written by `medcil convert mr`): the writer's
+/// own type, so that the reader cannot drift from it.
+public typealias SliceDescription = MRDatasetDescription
 
-    public struct Intensity: Decodable, Sendable {
-        public var normalization: String
-        public var trainMean: Double?
-        public var trainStd: Double?
-        enum CodingKeys: String, CodingKey {
-            case normalization
-            case trainMean = "train_mean"
-            case trainStd = "train_std"
-        }
-    }
-
-    public var site: String
-    public var dataset: String
-    public var format: String
-    /// Canonical classes in index order; index 0 is background.
-    public var classes: [String]
-    /// The classes this site's label map produces (a pixel 0 may hide the others).
-    public var annotatedClasses: [String]
-    public var image: Image
-    public var intensity: Intensity
-
-    enum CodingKeys: String, CodingKey {
-        case site, dataset, format, classes, image, intensity
-        case annotatedClasses = "annotated_classes"
-    }
-
+extension MRDatasetDescription {
     public static func load(from folder: URL) throws -> SliceDescription {
         let url = folder.appendingPathComponent("dataset.json")
         let description: SliceDescription
@@ -118,7 +89,7 @@ public final class SliceDataset: SampleSource, @unchecked Sendable {
     }
 
     public var normalization: (mean: Float, std: Float) {
-        (Float(description.intensity.trainMean ?? 0), Float(max(description.intensity.trainStd ?? 1, 1e-8)))
+        (Float(description.intensity.trainMean), Float(max(description.intensity.trainStd, 1e-8)))
     }
 
     /// Z-scored slices have no fixed range: augmentation must not clamp them to 0...1.

@@ -1,5 +1,5 @@
 import Foundation
-import Ingest
+import Support
 
 /// How one site's ultrasound machine acquires and draws its images. Real sites differ in
 /// vendor, probe and preset; each of these settings changes how the converted frames look,

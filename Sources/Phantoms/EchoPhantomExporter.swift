@@ -2,7 +2,7 @@ import ArrayFiles
 import Console
 import DicomIO
 import Foundation
-import Ingest
+import Support
 
 /// Writes phantom hospital exports: real DICOM files (Ultrasound Multi-frame Image Storage)
 /// through DCMTK, organised and labelled the way each site does it. Deterministic from the
@@ -193,12 +193,21 @@ public enum EchoPhantomExporter {
         return out
     }
 
+    /// The patients of the fault files (`writeFaults`).
+    static func faultPatients(site: EchoPhantomSite) -> [Patient] {
+        switch site.name {
+        case "a": return [Patient(id: "A-9001", first: "TEST", last: "FAULT", birthDate: "19700101", studyDate: "20240101")]
+        case "c": return (0..<2).map { Patient(id: "C-900\($0)", first: "UN", last: "SORTED", birthDate: "19800101", studyDate: "20240101") }
+        default: return []
+        }
+    }
+
     /// The broken and unusable files a real export contains.
     static func writeFaults(site: EchoPhantomSite, root: URL, seed: UInt64) throws -> [String] {
         var written: [String] = []
         let misc = root.appendingPathComponent("misc")
         if site.name == "a" {
-            let person = Patient(id: "A-9001", first: "TEST", last: "FAULT", birthDate: "19700101", studyDate: "20240101")
+            let person = faultPatients(site: site)[0]
             let view = site.views[2]
             var generator = SeededGenerator(seed: mix(seed, "faults", "a", 0))
             let subject = EchoSubject.random(using: &generator)
@@ -253,7 +262,7 @@ public enum EchoPhantomExporter {
                 let subject = EchoSubject.random(using: &generator)
                 let view = site.views[k]
                 let renderer = EchoCineRenderer(style: site.style, view: view.canonical, subject: subject, textLines: ["UNSORTED"], rightLines: [])
-                let person = Patient(id: "C-900\(k)", first: "UN", last: "SORTED", birthDate: "19800101", studyDate: "20240101")
+                let person = faultPatients(site: site)[k]
                 try writeDICOM(site: site, person: person, view: ("A2C", "Unsorted"), viewIndex: 95 + k, renderer: renderer,
                                pixels: renderer.render(frames: 12, seed: generator.next()), frames: 12, regionScale: 1, seed: seed,
                                to: root.appendingPathComponent("Unsorted/\(person.id)_1.dcm"))

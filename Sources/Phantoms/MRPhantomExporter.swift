@@ -1,7 +1,7 @@
 import ArrayFiles
 import Console
 import Foundation
-import Ingest
+import Support
 import NiftiIO
 
 /// Writes phantom MR exports: shoulder volumes and their label volumes as NIfTI through
@@ -102,14 +102,20 @@ public enum MRPhantomExporter {
             let id = String(format: "shoulderB_%03d", subject + 1)
             return ("imagesTr/\(id)_0000.nii.gz", "labelsTr/\(id).nii.gz")
         case .clinic:
-            var generator = SeededGenerator(seed: EchoPhantomExporter.mix(seed, site.name, "person", subject))
-            let first = firstNames[generator.nextInt(below: firstNames.count)]
-            let last = lastNames[generator.nextInt(below: lastNames.count)]
-            let birth = String(format: "%04d%02d%02d", 1940 + generator.nextInt(below: 60), 1 + generator.nextInt(below: 12), 1 + generator.nextInt(below: 28))
-            let study = String(format: "%04d%02d%02d", 2023 + generator.nextInt(below: 2), 1 + generator.nextInt(below: 12), 1 + generator.nextInt(below: 28))
-            let folder = "\(last)_\(first)_\(birth)_\(subject + 1)/\(study)"
+            let person = clinicPerson(site: site, subject: subject, seed: seed)
+            let folder = "\(person.last)_\(person.first)_\(person.birthDate)_\(subject + 1)/\(person.studyDate)"
             return ("\(folder)/dixon_water.nii", "\(folder)/scapula_mask.nii.gz")
         }
+    }
+
+    /// The person whose name and dates a clinic-layout site files a subject's volumes under.
+    static func clinicPerson(site: MRPhantomSite, subject: Int, seed: UInt64) -> (first: String, last: String, birthDate: String, studyDate: String) {
+        var generator = SeededGenerator(seed: EchoPhantomExporter.mix(seed, site.name, "person", subject))
+        let first = firstNames[generator.nextInt(below: firstNames.count)]
+        let last = lastNames[generator.nextInt(below: lastNames.count)]
+        let birth = String(format: "%04d%02d%02d", 1940 + generator.nextInt(below: 60), 1 + generator.nextInt(below: 12), 1 + generator.nextInt(below: 28))
+        let study = String(format: "%04d%02d%02d", 2023 + generator.nextInt(below: 2), 1 + generator.nextInt(below: 12), 1 + generator.nextInt(below: 28))
+        return (first, last, birth, study)
     }
 
     /// Renders and writes one volume (and its label volume).

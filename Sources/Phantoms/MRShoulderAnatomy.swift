@@ -1,5 +1,5 @@
 import Foundation
-import Ingest
+import Support
 
 /// A left shoulder as MR sees it, defined in millimetres in the subject's frame (x towards
 /// the subject's right, i.e. medially for the left shoulder, y anterior, z superior; origin

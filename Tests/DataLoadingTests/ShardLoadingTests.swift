@@ -1,11 +1,12 @@
-import ArrayFiles
 @testable import DataLoading
+import ArrayFiles
 import Foundation
 import Ingest
 import Phantoms
+import Support
 import TensorCore
-import Testing
 import TestSupport
+import Testing
 
 /// Phantom site exports converted once for the loader tests: echo site a in both layouts
 /// (64x64 to keep it small) and MR sites a (humerus) and b (scapula).

@@ -1,9 +1,10 @@
-import Foundation
 @testable import Incremental
+import Foundation
 import Ingest
+import Support
 import TensorCore
-import Testing
 import TestSupport
+import Testing
 
 /// The knowledge pooler is built from the sites' label maps. For the seed's four sites it must
 /// be the seed's hand-written pooler (`../shared/methods.md` §1.2, from the seed code's

@@ -1,11 +1,12 @@
+@testable import Incremental
 import ArrayFiles
 import DataLoading
 import Foundation
-@testable import Incremental
 import Ingest
 import Phantoms
-import Testing
+import Support
 import TestSupport
+import Testing
 
 /// The weighted-experts experiment end to end on three phantom sites, small enough for a test
 /// (32x32 frames, a small CNN): a (8 views, the base), b (2 views it shares with a) and d

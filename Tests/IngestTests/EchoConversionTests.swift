@@ -1,10 +1,11 @@
+@testable import Ingest
 import ArrayFiles
 import DicomIO
 import Foundation
-@testable import Ingest
 import Phantoms
-import Testing
+import Support
 import TestSupport
+import Testing
 
 /// Phantom exports of the four sites (3 cines per view, broken files included), written once
 /// for all end-to-end tests.
@@ -22,12 +23,14 @@ enum PhantomFixture {
         return (try ConfigLoader.load(EchoConverterConfig.self, from: url), url)
     }
 
+    /// Converts into `<out>/shards`, with the salt at `<out>/salt` and the state in `<out>/state`.
     static func convert(_ site: String, into out: URL, edit: (inout EchoConverterConfig) -> Void = { _ in }) throws -> EchoConversion.Summary {
         var (config, url) = try config(site)
         edit(&config)
         config.privacy.saltFile = out.appendingPathComponent("salt").path
         return try EchoConversion(config: config, configURL: url, inputRoot: exports.appendingPathComponent("site-\(site)"),
-                                  outputRoot: out, workers: 2, progressMode: .off).run()
+                                  outputRoot: out.appendingPathComponent("shards"), stateRoot: out.appendingPathComponent("state"),
+                                  workers: 2, progressMode: .off).run()
     }
 
     /// Every regular file under a folder, relative paths.
@@ -93,7 +96,7 @@ enum PhantomFixture {
         #expect(throws: IngestError.unmappedLabels(["Unsorted": 2])) {
             _ = try PhantomFixture.convert("c", into: out) { $0.unmapped = .error }
         }
-        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("phantom-echo-c/manifest.csv").path), "nothing written")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("shards/phantom-echo-c/manifest.csv").path), "nothing written")
         let skipped = try PhantomFixture.convert("c", into: out)
         #expect(skipped.report.totals["unmapped-label"] == 2)
         #expect(skipped.report.unmappedLabels == ["Unsorted": 2])
@@ -103,18 +106,18 @@ enum PhantomFixture {
         let out = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let first = try PhantomFixture.convert("a", into: out)
-        #expect(first.filesConverted == 24 && first.filesReused == 0)
+        #expect(first.converted == 24 && first.reused == 0)
         let dataset = first.datasetDirectory
         let before = try snapshot(dataset)
         let second = try PhantomFixture.convert("a", into: out)
-        #expect(second.filesConverted == 0 && second.filesReused == 24)
+        #expect(second.converted == 0 && second.reused == 24)
         #expect(try snapshot(dataset) == before)
         // Lose one output and one record (as a crash would): the rerun redoes only those.
         let sample = first.report.files.first { $0.outcome == .converted }!
         let victim = try FileManager.default.contentsOfDirectory(atPath: dataset.appendingPathComponent(sample.split!).path).sorted().first!
         try FileManager.default.removeItem(at: dataset.appendingPathComponent(sample.split!).appendingPathComponent(victim))
         let third = try PhantomFixture.convert("a", into: out)
-        #expect(third.filesConverted == 1 && third.filesReused == 23)
+        #expect(third.converted == 1 && third.reused == 23)
         #expect(try snapshot(dataset) == before)
         // A fresh output folder with the same salt gives the same bytes.
         let other = TestPaths.temporaryDirectory()
@@ -158,7 +161,7 @@ enum PhantomFixture {
             $0.output.layout = .packed
             $0.output.shardMegabytes = 0.05
         }
-        #expect(again.filesReused == 6)
+        #expect(again.reused == 6)
         #expect(try snapshot(packed.datasetDirectory) == before)
     }
 

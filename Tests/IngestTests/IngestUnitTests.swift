@@ -1,8 +1,9 @@
+@testable import Ingest
 import ArrayFiles
 import Foundation
-@testable import Ingest
-import Testing
+import Support
 import TestSupport
+import Testing
 
 @Suite struct HashingTests {
     /// FIPS 180-4 example vectors.
@@ -69,11 +70,11 @@ import TestSupport
     }
 
     @Test func oneToManyIsRejected() throws {
-        #expect(throws: IngestError.self) { try LabelMap(raw: ["AP4": "A4C", "ap4": "A2C"], taxonomy: Self.taxonomy()) }
+        #expect(throws: ConfigError.self) { try LabelMap(raw: ["AP4": "A4C", "ap4": "A2C"], taxonomy: Self.taxonomy()) }
     }
 
     @Test func unknownClassIsRejected() throws {
-        #expect(throws: IngestError.self) { try LabelMap(raw: ["AP4": "Apical4"], taxonomy: Self.taxonomy()) }
+        #expect(throws: ConfigError.self) { try LabelMap(raw: ["AP4": "Apical4"], taxonomy: Self.taxonomy()) }
     }
 
     @Test func taxonomyIndicesMustBeConsecutive() throws {
@@ -81,7 +82,7 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent("t.yaml")
         try "name: t\nversion: '1'\nclasses:\n  - {index: 0, name: a}\n  - {index: 2, name: b}\n".write(to: url, atomically: true, encoding: .utf8)
-        #expect(throws: IngestError.self) { try Taxonomy.load(from: url) }
+        #expect(throws: ConfigError.self) { try Taxonomy.load(from: url) }
     }
 }
 
@@ -113,7 +114,7 @@ import TestSupport
     }
 
     @Test func splitFractionsMustSumToOne() throws {
-        #expect(throws: IngestError.self) { try load(minimal + "split: {train: 0.5, val: 0.1, test: 0.1}\n") }
+        #expect(throws: ConfigError.self) { try load(minimal + "split: {train: 0.5, val: 0.1, test: 0.1}\n") }
     }
 
     @Test func everyShippedConverterLoads() throws {

@@ -1,10 +1,11 @@
+@testable import Ingest
+@testable import Phantoms
 import ArrayFiles
 import Foundation
-@testable import Ingest
 import NiftiIO
-@testable import Phantoms
-import Testing
+import Support
 import TestSupport
+import Testing
 
 /// Phantom MR exports of the three sites (4 subjects each; site a with its broken files),
 /// written once for all end-to-end tests.
@@ -24,11 +25,13 @@ enum MRPhantomFixture {
 
     static func input(_ site: String) -> URL { exports.appendingPathComponent("site-\(site)") }
 
+    /// Converts into `<out>/shards`, with the salt at `<out>/salt` and the state in `<out>/state`.
     static func convert(_ site: String, into out: URL, workers: Int = 2, edit: (inout MRConverterConfig) -> Void = { _ in }) throws -> MRConversion.Summary {
         var (config, url) = try config(site)
         edit(&config)
         config.privacy.saltFile = out.appendingPathComponent("salt").path
-        return try MRConversion(config: config, configURL: url, inputRoot: input(site), outputRoot: out, workers: workers, progressMode: .off).run()
+        return try MRConversion(config: config, configURL: url, inputRoot: input(site), outputRoot: out.appendingPathComponent("shards"),
+                                stateRoot: out.appendingPathComponent("state"), workers: workers, progressMode: .off).run()
     }
 
     static func files(under folder: URL) -> [String] { PhantomFixture.files(under: folder) }
@@ -55,7 +58,8 @@ enum MRPhantomFixture {
         #expect(summary.report.totals["converted"] == 2 * volumes, "image and label volume of each pair")
         #expect(summary.description.volumes.count == volumes)
         for split in ["train", "val", "test"] { #expect((summary.description.splits[split]?.volumes ?? 0) > 0, "\(split) is not empty") }
-        let output = try runOracle("nibabel_mr_dataset.py", [summary.datasetDirectory.path, MRPhantomFixture.input(site).path])
+        let output = try runOracle("nibabel_mr_dataset.py", [summary.datasetDirectory.path, MRPhantomFixture.input(site).path,
+                                                             out.appendingPathComponent("state").path, out.appendingPathComponent("salt").path])
         let slices = summary.description.splits.values.reduce(0) { $0 + $1.slices }
         #expect(output.contains("ok \(slices) \(volumes)"), "\(output)")
     }
@@ -120,17 +124,17 @@ enum MRPhantomFixture {
         let out = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }
         let first = try MRPhantomFixture.convert("b", into: out)
-        #expect(first.volumesConverted == 4 && first.volumesReused == 0)
+        #expect(first.converted == 4 && first.reused == 0)
         let dataset = first.datasetDirectory
         let before = try MRPhantomFixture.snapshot(dataset)
         let second = try MRPhantomFixture.convert("b", into: out, workers: 1)
-        #expect(second.volumesConverted == 0 && second.volumesReused == 4)
+        #expect(second.converted == 0 && second.reused == 4)
         #expect(try MRPhantomFixture.snapshot(dataset) == before)
         // Lose one mask (as a crash would): the rerun redoes only that volume.
         let victim = try #require(before.keys.sorted().first { $0.hasSuffix("_mask.npy") })
         try FileManager.default.removeItem(at: dataset.appendingPathComponent(victim))
         let third = try MRPhantomFixture.convert("b", into: out)
-        #expect(third.volumesConverted == 1 && third.volumesReused == 3)
+        #expect(third.converted == 1 && third.reused == 3)
         #expect(try MRPhantomFixture.snapshot(dataset) == before)
         // One worker or two, fresh output folder with the same salt: the same bytes.
         let other = TestPaths.temporaryDirectory()
@@ -143,8 +147,9 @@ enum MRPhantomFixture {
         #expect(got == expected)
         // A new output size reconverts everything and removes nothing it still needs.
         let resized = try MRPhantomFixture.convert("b", into: out) { $0.geometry.size = [96, 112] }
-        #expect(resized.volumesConverted == 4 && resized.prunedOutputs == 0)
-        let output = try runOracle("nibabel_mr_dataset.py", [resized.datasetDirectory.path, MRPhantomFixture.input("b").path])
+        #expect(resized.converted == 4 && resized.prunedOutputs == 0)
+        let output = try runOracle("nibabel_mr_dataset.py", [resized.datasetDirectory.path, MRPhantomFixture.input("b").path,
+                                                             out.appendingPathComponent("state").path, out.appendingPathComponent("salt").path])
         #expect(output.hasPrefix("ok "))
     }
 

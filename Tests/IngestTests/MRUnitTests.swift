@@ -1,8 +1,9 @@
+@testable import Ingest
 import ArrayFiles
 import Foundation
-@testable import Ingest
-import Testing
+import Support
 import TestSupport
+import Testing
 
 @Suite struct MRConfigTests {
     static func load(_ yaml: String) throws -> MRConverterConfig {
@@ -67,7 +68,7 @@ import TestSupport
             (["1": "IGNORE"], "the site annotates nothing"),
         ]
         for (raw, message) in cases {
-            #expect(throws: IngestError.self) { try MRLabelMap(raw: raw, taxonomy: taxonomy) }
+            #expect(throws: ConfigError.self) { try MRLabelMap(raw: raw, taxonomy: taxonomy) }
             do { _ = try MRLabelMap(raw: raw, taxonomy: taxonomy) } catch { #expect("\(error)".contains(message), "\(error)") }
         }
         let echo = try Taxonomy.load(from: TestPaths.converters.appendingPathComponent("taxonomy/echo-views.yaml"))

@@ -6,17 +6,20 @@ numpy and Pillow:
   * every manifest row points at an image and a mask that exist, its per-class pixel counts
     equal the mask's, unannotated classes have no count, the empty flag is right, and the
     per-split counts of dataset.json add up; a volume's slices are all in one split;
-  * every converted volume is recomputed from its NIfTI files (paths from the private
-    resume records) with nibabel (as_closest_canonical), numpy (percentile clip, z-score or
+  * every converted volume is recomputed from its NIfTI files (found from the private resume
+    records in the state folder, which hold HMAC-SHA-256 hashes of the paths under the salt,
+    never the paths) with nibabel (as_closest_canonical), numpy (percentile clip, z-score or
     [0, 1], slicing) and Pillow (BILINEAR / NEAREST resize), and must equal MedCIL's slices
     (images within 1e-4 absolute, masks exactly); stored axis codes, canonical affines and
     clip values in dataset.json must equal nibabel's.
 
 Prints "ok <slices> <volumes>".
-usage: nibabel_mr_dataset.py DATASET_DIR INPUT_DIR
+usage: nibabel_mr_dataset.py DATASET_DIR INPUT_DIR STATE_DIR SALT_FILE
 """
 import csv
 import glob
+import hashlib
+import hmac
 import json
 import os
 import sys
@@ -38,9 +41,21 @@ def fit_plane(plane, size, fill):
     return out
 
 
-def reference(record, description, input_dir):
-    image = nib.load(os.path.join(input_dir, record["image"]))
-    label = nib.load(os.path.join(input_dir, record["label"]))
+def source_paths(input_dir, salt):
+    """Relative path of every input file by its salted hash, as the records name sources:
+    the first 24 hex digits of HMAC-SHA-256(salt, "source-path:" + relative path)."""
+    paths = {}
+    for root, _, names in os.walk(input_dir):
+        for name in names:
+            relative = os.path.relpath(os.path.join(root, name), input_dir).replace(os.sep, "/")
+            digest = hmac.new(salt, ("source-path:" + relative).encode(), hashlib.sha256).hexdigest()[:24]
+            paths[digest] = relative
+    return paths
+
+
+def reference(record, description, input_dir, paths):
+    image = nib.load(os.path.join(input_dir, paths[record["image"]]))
+    label = nib.load(os.path.join(input_dir, paths[record["label"]]))
     canonical = nib.as_closest_canonical(image)
     data = np.asarray(canonical.get_fdata(), dtype=np.float64).astype(np.float32)
     raw = apply_orientation(np.asarray(label.dataobj.get_unscaled()), io_orientation(image.affine))
@@ -83,7 +98,7 @@ def reference(record, description, input_dir):
     return image, canonical, (low, high), slices
 
 
-def main(folder, input_dir):
+def main(folder, input_dir, state_dir, salt_file):
     description = json.load(open(os.path.join(folder, "dataset.json")))
     shape = tuple(description["image"]["sample_shape"])
     labels = description["labels"]
@@ -118,13 +133,14 @@ def main(folder, input_dir):
         assert description["splits"][split]["slices"] == count, (split, count)
     assert sorted(labels.values()) == list(range(len(labels))) and labels["background"] == 0, labels
 
-    records = [json.load(open(p)) for p in glob.glob(os.path.join(folder, "..", ".medcil", description["dataset"], "records", "*.json"))]
+    records = [json.load(open(p)) for p in glob.glob(os.path.join(state_dir, description["dataset"], "records", "*.json"))]
+    paths = source_paths(input_dir, open(salt_file, "rb").read())
     checked = 0
     for record in records:
         if record["volume"] not in description["volumes"]:
             continue
         entry = description["volumes"][record["volume"]]
-        image, canonical, clip, expected = reference(record, description, input_dir)
+        image, canonical, clip, expected = reference(record, description, input_dir, paths)
         assert entry["stored_axis_codes"] == list(nib.aff2axcodes(image.affine)), (entry["stored_axis_codes"], nib.aff2axcodes(image.affine))
         assert np.allclose(entry["canonical_affine"], canonical.affine, atol=1e-5), record["volume"]
         assert np.allclose(entry["stored_affine"], image.affine, atol=1e-5), record["volume"]
@@ -142,4 +158,4 @@ def main(folder, input_dir):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4])

@@ -18,8 +18,10 @@ public enum SyntheticDicom {
         return out
     }
 
+    /// - Parameter custom: interleaved pixels to store instead of the pattern.
     public static func write(to url: URL, rows: Int, columns: Int, frames: Int, colour: Bool, syntax: TransferSyntax,
-                             declaredFrames: Int? = nil, planar: Bool = false, extra: [DicomTag: String] = [:]) throws {
+                             declaredFrames: Int? = nil, planar: Bool = false, extra: [DicomTag: String] = [:],
+                             pixels custom: [UInt8]? = nil) throws {
         let writer = try DicomWriter()
         let ds = writer.dataset
         try ds.put(.sopClassUID, "1.2.840.10008.5.1.4.1.1.3.1")
@@ -37,7 +39,7 @@ public enum SyntheticDicom {
         try ds.put(.pixelRepresentation, 0)
         try ds.put(.numberOfFrames, declaredFrames ?? frames)
         for (tag, value) in extra { try ds.put(tag, value) }
-        var pixels = pattern(rows: rows, columns: columns, frames: frames, samples: colour ? 3 : 1)
+        var pixels = custom ?? pattern(rows: rows, columns: columns, frames: frames, samples: colour ? 3 : 1)
         if colour && planar {
             let n = rows * columns
             var planes = [UInt8](repeating: 0, count: pixels.count)

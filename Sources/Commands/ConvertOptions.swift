@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Ingest
+import Support
+
+/// Options both `convert` subcommands share, and the one way they run a converter.
+struct ConvertOptions: ParsableArguments {
+    @Option(help: "Site converter (YAML), e.g. converters/phantom-echo-a.yaml or converters/phantom-mr-a.yaml.")
+    var config: String
+
+    @Option(help: "Folder of the site's export.")
+    var input: String
+
+    @Option(help: "Output root; the dataset goes to <out>/<dataset>/.")
+    var out: String
+
+    @Option(help: "Override geometry.size as HEIGHTxWIDTH, e.g. 112x112.")
+    var size: String?
+
+    @Option(help: "Override split.seed.")
+    var splitSeed: Int?
+
+    @Option(help: ArgumentHelp("Folder for the salt and the resume records, outside --out (default: $XDG_STATE_HOME/medcil/outputs/<hash of --out>, else ~/.local/state/medcil/outputs/<hash of --out>).", valueName: "dir"))
+    var state: String?
+
+    @Option(help: "Secret salt file for identifiers, outside --out (default <state>/salt, created random on first use).")
+    var saltFile: String?
+
+    @Flag(help: "Exit with status 2 when any input was not converted (failed, skipped, unpaired or unmapped label).")
+    var strict = false
+
+    @OptionGroup var shared: SharedOptions
+
+    func validate() throws {
+        if let size, OutputSize.parse(size) == nil {
+            throw ValidationError("--size must look like 112x112 (each \(OutputSize.bounds.lowerBound)...\(OutputSize.bounds.upperBound))")
+        }
+    }
+
+    /// Reads the converter with the command line's overrides, runs it and prints the summary.
+    /// A bad converter or an unmapped label ends with status 1; with --strict, any input not
+    /// converted ends with status 2.
+    func run<Converter: DatasetConverter>(_ type: Converter.Type, overrides: (inout Converter.Config) -> Void) throws {
+        let configURL = URL(fileURLWithPath: config)
+        let summary: ConversionSummary<Converter.Description, Converter.Report>
+        do {
+            let settings = try Converter.Config.load(from: configURL) { settings in
+                if let size { settings.outputSize = OutputSize.parse(size)! }
+                if let splitSeed { settings.split.seed = splitSeed }
+                if let saltFile { settings.privacy.saltFile = saltFile }
+                overrides(&settings)
+            }
+            summary = try Converter(config: settings, configURL: configURL, inputRoot: URL(fileURLWithPath: input),
+                                    outputRoot: URL(fileURLWithPath: out), stateRoot: state.map { URL(fileURLWithPath: $0) },
+                                    workers: shared.workerCount,
+                                    progressMode: shared.progress.mode).run()
+        } catch let error as IngestError {
+            printError("medcil \(Converter.vocabulary.label): \(error)")
+            throw ExitCode(1)
+        } catch let error as ConfigError {
+            printError("medcil \(Converter.vocabulary.label): \(error)")
+            throw ExitCode(1)
+        }
+        print(summary.text)
+        if strict && summary.notConverted > 0 { throw ExitCode(2) }
+    }
+}
