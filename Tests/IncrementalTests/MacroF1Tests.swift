@@ -1,8 +1,9 @@
 import Foundation
 @testable import Incremental
 import Ingest
-import Testing
+import Support
 import TestSupport
+import Testing
 
 /// Accuracy and macro-F1 against scikit-learn (Tests/Oracles/sklearn_f1.py: `accuracy_score`,
 /// `f1_score(average="macro", zero_division=0)`), which averages over every class present in

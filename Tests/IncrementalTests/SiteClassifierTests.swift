@@ -3,8 +3,9 @@ import Foundation
 @testable import Incremental
 import Ingest
 import Phantoms
-import Testing
+import Support
 import TestSupport
+import Testing
 
 /// The site classifier on the four phantom sites, converted at 32x32 with their own
 /// converters: the sites differ in acquisition (probe frequency, dynamic range and grey map,
