@@ -11,7 +11,7 @@ int cnifti_probe(const char *path, cnifti_probe_result *out) {
     memset(bytes, 0, sizeof(bytes));
     const size_t got = znzread(bytes, 1, sizeof(bytes), file);
     znzclose(file);
-    if (got < 4) return -1;
+    if (got < 4 || got > sizeof(bytes)) return -1;   /* more than asked: gzread's -1, a corrupt stream */
     const unsigned little = bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | ((unsigned)bytes[3] << 24);
     const unsigned big = bytes[3] | (bytes[2] << 8) | (bytes[1] << 16) | ((unsigned)bytes[0] << 24);
     const int host_little = nifti_short_order() == 1; /* LSB_FIRST */
@@ -92,7 +92,9 @@ void *cnifti_read_voxels_growing(const nifti_image *nim, int64_t bytes, int64_t 
         const int64_t want = capacity - done;
         const size_t chunk = (size_t)(want > (1 << 26) ? (1 << 26) : want);
         const size_t read = znzread(buffer + done, 1, chunk, file);
-        if (read == 0) break;
+        /* znzread returns gzread's -1 (a corrupt stream) cast to size_t: as "more than asked"
+         * it read as progress backwards, and the loop never ended (found by fuzzing). */
+        if (read == 0 || read > chunk) break;
         done += (int64_t)read;
     }
     znzclose(file);

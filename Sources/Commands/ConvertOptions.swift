@@ -45,7 +45,7 @@ struct ConvertOptions: ParsableArguments {
         let summary: ConversionSummary<Converter.Description, Converter.Report>
         do {
             let settings = try Converter.Config.load(from: configURL) { settings in
-                if let size { settings.outputSize = OutputSize.parse(size)! }
+                if let size { settings.geometry.size = OutputSize.parse(size)! }
                 if let splitSeed { settings.split.seed = splitSeed }
                 if let saltFile { settings.privacy.saltFile = saltFile }
                 overrides(&settings)

@@ -36,14 +36,13 @@ struct PhantomEcho: ParsableCommand {
     }
 
     func run() throws {
-        for name in try options.siteNames(all: EchoPhantomSite.all.map(\.name)) {
+        try options.write(sites: EchoPhantomSite.all.map(\.name)) { name, out in
             let site = EchoPhantomSite.named(name)!
-            let summary = try EchoPhantomExporter.export(site: site, to: URL(fileURLWithPath: options.out), perView: perView, seed: options.seed,
-                                                         faults: options.faults, workers: options.shared.workerCount,
-                                                         progress: options.shared.progress.mode)
-            print("site \(name): \(summary.files) cines in \(summary.directory.path) (\(site.summary))")
-            print("  per view: " + site.views.map { "\($0.canonical) \(summary.perView[$0.canonical] ?? 0)" }.joined(separator: ", "))
-            for fault in summary.faults { print("  extra file: \(fault)") }
+            let summary = try EchoPhantomExporter.export(site: site, to: out, perView: perView, seed: options.seed, faults: options.faults,
+                                                         workers: options.shared.workerCount, progress: options.shared.progress.mode)
+            return ["site \(name): \(summary.files) cines in \(summary.directory.path) (\(site.summary))",
+                    "  per view: " + site.views.map { "\($0.canonical) \(summary.perView[$0.canonical] ?? 0)" }.joined(separator: ", ")]
+                + summary.faults.map { "  extra file: \($0)" }
         }
     }
 }
@@ -63,6 +62,15 @@ struct PhantomOptions: ParsableArguments {
     var faults = true
 
     @OptionGroup var shared: SharedOptions
+
+    /// Writes each site asked for with `export` (site name, output folder -> lines to print).
+    func write(sites all: [String], _ export: (String, URL) throws -> [String]) throws {
+        let started = Date()
+        for name in try siteNames(all: all) {
+            for line in try export(name, URL(fileURLWithPath: out)) { print(line) }
+        }
+        print(String(format: "done in %.1f s", Date().timeIntervalSince(started)))
+    }
 
     /// The sites asked for (`--sites a b` and `--sites a,b` alike; none given: all), or a
     /// validation error naming the unknown ones.

@@ -31,16 +31,13 @@ struct PhantomMR: ParsableCommand {
     }
 
     func run() throws {
-        let started = Date()
-        for name in try options.siteNames(all: MRPhantomSite.all.map(\.name)) {
+        try options.write(sites: MRPhantomSite.all.map(\.name)) { name, out in
             let site = MRPhantomSite.named(name)!
-            let summary = try MRPhantomExporter.export(site: site, to: URL(fileURLWithPath: options.out), subjects: subjects, seed: options.seed,
-                                                       faults: options.faults, workers: options.shared.workerCount,
-                                                       progress: options.shared.progress.mode)
-            print("site \(name): \(summary.volumes) volumes of \(summary.subjects) subjects in \(summary.directory.path)")
-            print("  \(site.summary); sequence \(site.sequence.rawValue); labels \(site.labelSummary)")
-            for fault in summary.faults { print("  extra file: \(fault)") }
+            let summary = try MRPhantomExporter.export(site: site, to: out, subjects: subjects, seed: options.seed, faults: options.faults,
+                                                       workers: options.shared.workerCount, progress: options.shared.progress.mode)
+            return ["site \(name): \(summary.volumes) volumes of \(summary.subjects) subjects in \(summary.directory.path)",
+                    "  \(site.summary); sequence \(site.sequence.rawValue); labels \(site.labelSummary)"]
+                + summary.faults.map { "  extra file: \($0)" }
         }
-        print(String(format: "done in %.1f s", Date().timeIntervalSince(started)))
     }
 }

@@ -20,14 +20,11 @@ public struct EchoDatasetDescription: Codable, Sendable, Equatable {
             case valueRange = "value_range"
         }
 
-        public init(height: Int, width: Int, framesPerSample: Int, dtype: String, layout: String, sampleShape: [Int], valueRange: [Double]) {
-            self.height = height
-            self.width = width
-            self.framesPerSample = framesPerSample
-            self.dtype = dtype
-            self.layout = layout
-            self.sampleShape = sampleShape
-            self.valueRange = valueRange
+        public init(height: Int, width: Int, framesPerSample: Int, dtype: String, layout: String, sampleShape: [Int],
+                    valueRange: [Double]) {
+            (self.height, self.width, self.framesPerSample, self.dtype, self.layout, self.sampleShape,
+             self.valueRange) =
+                (height, width, framesPerSample, dtype, layout, sampleShape, valueRange)
         }
     }
 
@@ -44,10 +41,8 @@ public struct EchoDatasetDescription: Codable, Sendable, Equatable {
         }
 
         public init(samples: Int, sourceFiles: Int, patients: Int, perClass: [String: Int]) {
-            self.samples = samples
-            self.sourceFiles = sourceFiles
-            self.patients = patients
-            self.perClass = perClass
+            (self.samples, self.sourceFiles, self.patients, self.perClass) =
+                (samples, sourceFiles, patients, perClass)
         }
     }
 
@@ -64,10 +59,8 @@ public struct EchoDatasetDescription: Codable, Sendable, Equatable {
         }
 
         public init(scale: String, mean: Double, std: Double, computedOn: String) {
-            self.scale = scale
-            self.mean = mean
-            self.std = std
-            self.computedOn = computedOn
+            (self.scale, self.mean, self.std, self.computedOn) =
+                (scale, mean, std, computedOn)
         }
     }
 
@@ -98,18 +91,12 @@ public struct EchoDatasetDescription: Codable, Sendable, Equatable {
         case createdBy = "created_by"
     }
 
-    public init(site: String, dataset: String, taxonomy: DatasetTaxonomy, classes: [String: Int], siteClasses: [String], labelMap: [String: String], image: ImageFormat, splits: [String: SplitCounts], normalization: Normalization, split: DatasetSplitSettings, configDigest: String, createdBy: String) {
-        self.site = site
-        self.dataset = dataset
-        self.taxonomy = taxonomy
-        self.classes = classes
-        self.siteClasses = siteClasses
-        self.labelMap = labelMap
-        self.image = image
-        self.splits = splits
-        self.normalization = normalization
-        self.split = split
-        self.configDigest = configDigest
-        self.createdBy = createdBy
+    public init(site: String, dataset: String, taxonomy: DatasetTaxonomy, classes: [String: Int],
+                siteClasses: [String], labelMap: [String: String], image: ImageFormat, splits: [String: SplitCounts],
+                normalization: Normalization, split: DatasetSplitSettings, configDigest: String, createdBy: String) {
+        (self.site, self.dataset, self.taxonomy, self.classes, self.siteClasses, self.labelMap, self.image,
+         self.splits, self.normalization, self.split, self.configDigest, self.createdBy) =
+            (site, dataset, taxonomy, classes, siteClasses, labelMap, image, splits, normalization, split,
+             configDigest, createdBy)
     }
 }

@@ -23,15 +23,11 @@ public struct MRDatasetDescription: Codable, Sendable, Equatable {
             case maskValues = "mask_values"
         }
 
-        public init(height: Int, width: Int, dtype: String, maskDtype: String, sampleShape: [Int], image: String, mask: String, maskValues: String) {
-            self.height = height
-            self.width = width
-            self.dtype = dtype
-            self.maskDtype = maskDtype
-            self.sampleShape = sampleShape
-            self.image = image
-            self.mask = mask
-            self.maskValues = maskValues
+        public init(height: Int, width: Int, dtype: String, maskDtype: String, sampleShape: [Int], image: String,
+                    mask: String, maskValues: String) {
+            (self.height, self.width, self.dtype, self.maskDtype, self.sampleShape, self.image, self.mask,
+             self.maskValues) =
+                (height, width, dtype, maskDtype, sampleShape, image, mask, maskValues)
         }
     }
 
@@ -55,16 +51,11 @@ public struct MRDatasetDescription: Codable, Sendable, Equatable {
             case targetSpacing = "target_spacing"
         }
 
-        public init(orientation: String, reorientation: String, sliceAxis: String, sliceAxes: [String: String], slicing: String, targetSpacing: [Double]?, fit: String, size: [Int], padding: String) {
-            self.orientation = orientation
-            self.reorientation = reorientation
-            self.sliceAxis = sliceAxis
-            self.sliceAxes = sliceAxes
-            self.slicing = slicing
-            self.targetSpacing = targetSpacing
-            self.fit = fit
-            self.size = size
-            self.padding = padding
+        public init(orientation: String, reorientation: String, sliceAxis: String, sliceAxes: [String: String],
+                    slicing: String, targetSpacing: [Double]?, fit: String, size: [Int], padding: String) {
+            (self.orientation, self.reorientation, self.sliceAxis, self.sliceAxes, self.slicing, self.targetSpacing,
+             self.fit, self.size, self.padding) =
+                (orientation, reorientation, sliceAxis, sliceAxes, slicing, targetSpacing, fit, size, padding)
         }
     }
 
@@ -84,12 +75,10 @@ public struct MRDatasetDescription: Codable, Sendable, Equatable {
             case trainStd = "train_std"
         }
 
-        public init(normalization: String, clipPercentiles: [Double], percentileDefinition: String, trainMean: Double, trainStd: Double) {
-            self.normalization = normalization
-            self.clipPercentiles = clipPercentiles
-            self.percentileDefinition = percentileDefinition
-            self.trainMean = trainMean
-            self.trainStd = trainStd
+        public init(normalization: String, clipPercentiles: [Double], percentileDefinition: String,
+                    trainMean: Double, trainStd: Double) {
+            (self.normalization, self.clipPercentiles, self.percentileDefinition, self.trainMean, self.trainStd) =
+                (normalization, clipPercentiles, percentileDefinition, trainMean, trainStd)
         }
     }
 
@@ -116,17 +105,13 @@ public struct MRDatasetDescription: Codable, Sendable, Equatable {
             case sliceSpacing = "slice_spacing"
         }
 
-        public init(split: String, slices: Int, storedShape: [Int], storedAxisCodes: [String], storedAffine: [[Double]], canonicalShape: [Int], canonicalAffine: [[Double]], canonicalSpacing: [Double], sliceSpacing: [Double], intensity: VolumeIntensity) {
-            self.split = split
-            self.slices = slices
-            self.storedShape = storedShape
-            self.storedAxisCodes = storedAxisCodes
-            self.storedAffine = storedAffine
-            self.canonicalShape = canonicalShape
-            self.canonicalAffine = canonicalAffine
-            self.canonicalSpacing = canonicalSpacing
-            self.sliceSpacing = sliceSpacing
-            self.intensity = intensity
+        public init(split: String, slices: Int, storedShape: [Int], storedAxisCodes: [String],
+                    storedAffine: [[Double]], canonicalShape: [Int], canonicalAffine: [[Double]],
+                    canonicalSpacing: [Double], sliceSpacing: [Double], intensity: VolumeIntensity) {
+            (self.split, self.slices, self.storedShape, self.storedAxisCodes, self.storedAffine, self.canonicalShape,
+             self.canonicalAffine, self.canonicalSpacing, self.sliceSpacing, self.intensity) =
+                (split, slices, storedShape, storedAxisCodes, storedAffine, canonicalShape, canonicalAffine,
+                 canonicalSpacing, sliceSpacing, intensity)
         }
     }
 
@@ -167,11 +152,8 @@ public struct MRDatasetDescription: Codable, Sendable, Equatable {
         }
 
         public init(volumes: Int, subjects: Int, slices: Int, emptySlices: Int, slicesWith: [String: Int]) {
-            self.volumes = volumes
-            self.subjects = subjects
-            self.slices = slices
-            self.emptySlices = emptySlices
-            self.slicesWith = slicesWith
+            (self.volumes, self.subjects, self.slices, self.emptySlices, self.slicesWith) =
+                (volumes, subjects, slices, emptySlices, slicesWith)
         }
     }
 
@@ -211,25 +193,16 @@ public struct MRDatasetDescription: Codable, Sendable, Equatable {
         case createdBy = "created_by"
     }
 
-    public init(site: String, dataset: String, channelNames: [String: String], labels: [String: Int], classes: [String], annotatedClasses: [String], notAnnotatedClasses: [String], labelMap: [String: String], unlistedValues: String, taxonomy: DatasetTaxonomy, numTraining: Int, image: ImageFormat, geometry: Geometry, intensity: Intensity, volumes: [String: VolumeEntry], splits: [String: SplitCounts], split: DatasetSplitSettings, configDigest: String, createdBy: String) {
-        self.site = site
-        self.dataset = dataset
-        self.channelNames = channelNames
-        self.labels = labels
-        self.classes = classes
-        self.annotatedClasses = annotatedClasses
-        self.notAnnotatedClasses = notAnnotatedClasses
-        self.labelMap = labelMap
-        self.unlistedValues = unlistedValues
-        self.taxonomy = taxonomy
-        self.numTraining = numTraining
-        self.image = image
-        self.geometry = geometry
-        self.intensity = intensity
-        self.volumes = volumes
-        self.splits = splits
-        self.split = split
-        self.configDigest = configDigest
-        self.createdBy = createdBy
+    public init(site: String, dataset: String, channelNames: [String: String], labels: [String: Int],
+                classes: [String], annotatedClasses: [String], notAnnotatedClasses: [String],
+                labelMap: [String: String], unlistedValues: String, taxonomy: DatasetTaxonomy, numTraining: Int,
+                image: ImageFormat, geometry: Geometry, intensity: Intensity, volumes: [String: VolumeEntry],
+                splits: [String: SplitCounts], split: DatasetSplitSettings, configDigest: String, createdBy: String) {
+        (self.site, self.dataset, self.channelNames, self.labels, self.classes, self.annotatedClasses,
+         self.notAnnotatedClasses, self.labelMap, self.unlistedValues, self.taxonomy, self.numTraining, self.image,
+         self.geometry, self.intensity, self.volumes, self.splits, self.split, self.configDigest, self.createdBy) =
+            (site, dataset, channelNames, labels, classes, annotatedClasses, notAnnotatedClasses, labelMap,
+             unlistedValues, taxonomy, numTraining, image, geometry, intensity, volumes, splits, split, configDigest,
+             createdBy)
     }
 }

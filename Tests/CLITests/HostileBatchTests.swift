@@ -138,6 +138,17 @@ import Glibc
             images.append(image)
             if entry.stage == "convert" { convertStage[image] = entry.expect }
         }
+        // And the regression files fuzzing found.
+        let fixtures = TestPaths.root.appendingPathComponent("fixtures/hostile/nifti")
+        for name in Self.files(under: fixtures) where name.hasSuffix(".nii") || name.hasSuffix(".nii.gz") {
+            let gz = name.hasSuffix(".gz")
+            let key = "fixture-" + name.replacingOccurrences(of: ".", with: "-")
+            let image = "imagesTr/\(key)_0000.\(gz ? "nii.gz" : "nii")"
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name), to: site.appendingPathComponent(image))
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name),
+                                             to: site.appendingPathComponent("labelsTr/\(key).\(gz ? "nii.gz" : "nii")"))
+            images.append(image)
+        }
         #expect(images.count >= 20)
 
         // The site's converter, with patterns that also take uncompressed .nii.

@@ -88,6 +88,24 @@ import TestSupport
         #expect(image.shape == [6, 5, 4])
     }
 
+    /// Files fuzzing found, kept as regression files (fixtures/hostile/nifti).
+    @Test(arguments: [
+        // A gzip stream corrupt in the middle of the voxels: znzread returned gzread's -1 as a
+        // size_t, the reader took it for progress and never returned.
+        ("gzip-corrupt-midstream.nii.gz", "the gzip stream ends early or is corrupt"),
+    ])
+    func fuzzingRegressions(name: String, expect: String) throws {
+        let path = TestPaths.root.appendingPathComponent("fixtures/hostile/nifti/\(name)").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            Issue.record("missing regression file fixtures/hostile/nifti/\(name)")
+            return
+        }
+        let (stage, error) = Self.outcome(path)
+        let line = try #require(error, "\(name) read without an error").description
+        #expect(stage == "decode")
+        #expect(line.contains(expect) && !line.contains("\n"), "\(name): \(line)")
+    }
+
     /// The limit comes from a config and is named when a volume is beyond it.
     @Test func limitIsConfigurable() throws {
         let limits = try JSONDecoder().decode(NiftiLimits.self, from: Data(#"{"max_bytes_per_volume": 100}"#.utf8))

@@ -32,16 +32,30 @@ public struct ConversionRequest: Sendable {
 /// What every site converter's config has: the names of its outputs, the output size, the
 /// split and the privacy settings (what the command line may override).
 public protocol ConverterSettings: Codable, Sendable {
+    associatedtype Geometry: OutputGeometry
     var site: String { get }
     var dataset: String { get }
-    /// `geometry.size`: [height, width] of every sample or slice.
-    var outputSize: [Int] { get set }
+    var geometry: Geometry { get set }
     var split: SplitSpec { get set }
     var privacy: PrivacySpec { get set }
+    /// Checks every key (`validateCommonKeys` and the kind's own).
     func validate() throws
 }
 
+/// A converter's `geometry`: whatever else it holds, the output size.
+public protocol OutputGeometry: Codable, Sendable {
+    /// `[height, width]` of every sample or slice.
+    var size: [Int] { get set }
+}
+
 extension ConverterSettings {
+    /// The checks of the keys every converter has: names, output size and split.
+    public func validateCommonKeys() throws {
+        try ConverterHead.validate(site: site, dataset: dataset)
+        try OutputSize.validate(geometry.size, key: "geometry.size")
+        try split.validate()
+    }
+
     /// The converter file at `url` with `overrides` (the command line's) applied, validated.
     public static func load(from url: URL, overrides: (inout Self) -> Void = { _ in }) throws -> Self {
         var config = try ConfigLoader.load(Self.self, from: url)

@@ -50,16 +50,9 @@ public struct EchoConverterConfig: ConverterSettings, Equatable {
         try validate()
     }
 
-    public var outputSize: [Int] {
-        get { geometry.size }
-        set { geometry.size = newValue }
-    }
-
     public func validate() throws {
-        try ConverterHead.validate(site: site, dataset: dataset)
-        try geometry.validate()
+        try validateCommonKeys()
         try frames.validate()
-        try split.validate()
         try label.validate()
     }
 }
@@ -150,7 +143,7 @@ public struct LabelSourceSpec: Codable, Sendable, Equatable {
 }
 
 /// Crop, mask and resize.
-public struct GeometrySpec: Codable, Sendable, Equatable {
+public struct GeometrySpec: OutputGeometry, Equatable {
     public enum Fit: String, ConfigEnum, Sendable {
         /// Keep the aspect ratio, pad with black (letterbox).
         case pad
@@ -201,9 +194,6 @@ public struct GeometrySpec: Codable, Sendable, Equatable {
     public var height: Int { size[0] }
     public var width: Int { size[1] }
 
-    func validate() throws {
-        try OutputSize.validate(size, key: "geometry.size")
-    }
 }
 
 /// Which frames of a cine become samples.

@@ -55,17 +55,11 @@ public struct MRConverterConfig: ConverterSettings, Equatable {
         try validate()
     }
 
-    public var outputSize: [Int] {
-        get { geometry.size }
-        set { geometry.size = newValue }
-    }
-
     public func validate() throws {
-        try ConverterHead.validate(site: site, dataset: dataset)
+        try validateCommonKeys()
         try pairing.validate()
-        try geometry.validate()
+        try geometry.validateSpacing()
         try intensity.validate()
-        try split.validate()
         guard !labelMap.isEmpty else { throw ConfigError("label_map is empty: list the raw label values and their classes") }
     }
 }
@@ -126,7 +120,7 @@ public struct MRPairingSpec: Codable, Sendable, Equatable {
 }
 
 /// Reorientation, slicing, in-plane resampling and output size.
-public struct MRGeometrySpec: Codable, Sendable, Equatable {
+public struct MRGeometrySpec: OutputGeometry, Equatable {
     /// Which canonical (RAS+) axis slices are cut across.
     public enum SliceAxis: String, ConfigEnum, Sendable {
         /// Across z (inferior to superior): each slice is [x, y].
@@ -190,8 +184,7 @@ public struct MRGeometrySpec: Codable, Sendable, Equatable {
     public var height: Int { size[0] }
     public var width: Int { size[1] }
 
-    func validate() throws {
-        try OutputSize.validate(size, key: "geometry.size")
+    func validateSpacing() throws {
         if let spacing {
             guard spacing.count == 2, spacing.allSatisfy({ $0 > 0 && $0.isFinite }) else {
                 throw ConfigError("geometry.spacing must be [height, width] in millimetres, each positive")
