@@ -9,8 +9,12 @@
 //   tensor core    TensorCore (float tensors, reverse-mode autograd, ops on OpenBLAS)
 //   networks       NeuralNet (modules with PyTorch keys, layers, model zoo, optimizers, checkpoints),
 //                  DataLoading (shard datasets, augmentation, seeded batching with prefetch)
-//   methods        Incremental (weighted experts and score fusion, baselines, metrics, reports)
+//   learning       Training (the epoch loop with resume, classifier training), Metrics (run ledger,
+//                  predictions, evaluation), Reporting (HTML report of any method family)
+//   methods        Incremental (the method protocol and registry, weighted experts and score fusion,
+//                  the baselines, the experiment workflow)
 //   ingestion      Ingest (site converters, label maps, splits, reports), Phantoms
+//   workflows      Workflows (the demo: phantoms -> conversion -> experiment -> table)
 //   commands       Commands (swift-argument-parser), and the thin `medcil` executable
 import PackageDescription
 
@@ -52,8 +56,13 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
         .target(name: "DataLoading", dependencies: ["TensorCore", "ArrayFiles"], swiftSettings: kernelSettings),
 
+        // Learning: the training loop, metrics and reports every method family shares
+        .target(name: "Training", dependencies: ["NeuralNet", "DataLoading", "TensorCore", "ArrayFiles"]),
+        .target(name: "Metrics", dependencies: ["ArrayFiles"]),
+        .target(name: "Reporting", dependencies: ["Metrics", "DataLoading", "ArrayFiles"]),
+
         // Incremental learning methods
-        .target(name: "Incremental", dependencies: ["NeuralNet", "DataLoading", "TensorCore", "ArrayFiles", "Console",
+        .target(name: "Incremental", dependencies: ["Training", "Metrics", "Reporting", "NeuralNet", "DataLoading", "TensorCore", "ArrayFiles",
                                                     .product(name: "Yams", package: "Yams")]),
 
         // Ingestion
@@ -62,9 +71,12 @@ let package = Package(
         ]),
         .target(name: "Phantoms", dependencies: ["DicomIO", "NiftiIO", "Ingest"]),
 
+        // Workflows that span ingestion and learning (the demo)
+        .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "Metrics", "Training", "Console"]),
+
         // Commands and the executable
         .target(name: "Commands", dependencies: [
-            "Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading", "Incremental",
+            "Ingest", "Phantoms", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading", "Training", "Metrics", "Reporting", "Incremental", "Workflows",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], resources: [.copy("Peers")]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),
@@ -77,7 +89,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "Ingest", "Phantoms", "TensorCore", "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Ingest", "Phantoms", "DataLoading", "NeuralNet", "TensorCore",
+        .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Training", "Metrics", "Reporting", "Ingest", "Phantoms", "DataLoading", "NeuralNet", "TensorCore",
                                                             "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "DicomIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["ArrayFiles", "DicomIO", "Console"], path: "Tests/TestSupport"),

@@ -1,5 +1,7 @@
 import Foundation
 @testable import Incremental
+@testable import Metrics
+import Training
 import Ingest
 import TensorCore
 import Testing

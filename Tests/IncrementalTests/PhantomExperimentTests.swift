@@ -2,6 +2,8 @@ import ArrayFiles
 import DataLoading
 import Foundation
 @testable import Incremental
+@testable import Metrics
+import Training
 import Ingest
 import Phantoms
 import Testing
@@ -43,7 +45,7 @@ enum PhantomRun {
     /// The run folder, with metrics.json written as `medcil experiment` writes it.
     static let run: (folder: URL, evaluation: RunEvaluation) = {
         let folder = root.appendingPathComponent("run")
-        let experiment = WeightedExpertsExperiment(sites: sites, settings: settings, folder: folder)
+        let experiment = IncrementalExperiment(sites: sites, settings: settings, folder: folder)
         experiment.log = { _ in }
         _ = try! experiment.run()
         let evaluation = try! RunEvaluation.compute(run: folder)
@@ -150,7 +152,7 @@ enum PhantomRun {
     @Test func rerunGivesTheSamePredictions() throws {
         let (folder, _) = PhantomRun.run
         let again = root().appendingPathComponent("run-again")
-        let experiment = WeightedExpertsExperiment(sites: PhantomRun.sites, settings: PhantomRun.settings, folder: again)
+        let experiment = IncrementalExperiment(sites: PhantomRun.sites, settings: PhantomRun.settings, folder: again)
         experiment.log = { _ in }
         let ledger = try experiment.run()
         #expect(!ledger.predictions.isEmpty)

@@ -18,6 +18,9 @@ public struct RunEvaluation: Codable, Sendable {
         /// (site -> expert -> weight), for methods that weight experts.
         public var meanExpertWeights: [String: [String: Double]]?
         public var experts: [String]?
+        /// Whether the expert weights are learnt case by case (not a fixed rule such as the
+        /// most confident expert deciding).
+        public var learntExpertWeights: Bool?
     }
 
     public var methods: [MethodResult]
@@ -48,7 +51,8 @@ public struct RunEvaluation: Codable, Sendable {
                                         final: summary.pooled, perSite: summary.perSite, matrix: AccuracyMatrix(tasks: sites, values: values, pooledAccuracy: pooled),
                                         secondsForLastSite: ledger.seconds(method: method, step: lastFile.step),
                                         secondsPerStep: steps.map { ledger.seconds(method: method, step: $0) },
-                                        meanExpertWeights: summary.meanExpertWeights, experts: summary.experts))
+                                        meanExpertWeights: summary.meanExpertWeights, experts: summary.experts,
+                                        learntExpertWeights: (ledger.methodsWithLearntExpertWeights ?? []).contains(method)))
         }
         return RunEvaluation(methods: results, sites: sites, settings: ledger.settings)
     }
@@ -69,7 +73,7 @@ public struct RunEvaluation: Codable, Sendable {
     }
 
     /// Mean weight of each expert (columns) on each site's test samples (rows), after the last
-    /// step; the seed expects the largest weight on the diagonal (an expert on its own site).
+    /// step; Bransby et al. 2024 expect the largest weight on the diagonal (an expert on its own site).
     public func expertWeightTable(method: String) -> String {
         guard let result = methods.first(where: { $0.method == method }), let weights = result.meanExpertWeights,
               let experts = result.experts else { return "" }
