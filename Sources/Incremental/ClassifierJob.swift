@@ -20,12 +20,8 @@ public struct ClassifierJob {
 
     public init(spec: ClassifierSpec, settings: TrainingSettings, train: SampleSource, validation: SampleSource?,
                 backbone: Module? = nil, start: (() throws -> Module)? = nil) {
-        self.spec = spec
-        self.settings = settings
-        self.train = train
-        self.validation = validation
-        self.backbone = backbone
-        self.start = start
+        self.spec = spec; self.settings = settings; self.train = train
+        self.validation = validation; self.backbone = backbone; self.start = start
     }
 
     /// Says what is trained, for a resume checkpoint: spec, settings and the data's sizes.

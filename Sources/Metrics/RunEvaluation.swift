@@ -60,11 +60,14 @@ public struct RunEvaluation: Codable, Sendable {
     /// One row per method: accuracy (%), macro-F1, average incremental accuracy, forgetting,
     /// BWT and the training time for adding the last site.
     public var comparisonTable: String {
-        var lines = ["method        accuracy %  macro-F1   avg inc acc %  forgetting %  BWT %   time to add last site (s)"]
+        // The method column fits the longest registered name (at least 14 wide).
+        let width = max(14, (methods.map(\.method.count).max() ?? 0) + 2)
+        var lines = ["method".padding(toLength: width, withPad: " ", startingAt: 0)
+            + "accuracy %  macro-F1   avg inc acc %  forgetting %  BWT %   time to add last site (s)"]
         lines.append(String(repeating: "-", count: lines[0].count))
         for r in methods {
             func percent(_ x: Double?) -> String { x.map { String(format: "%.1f", 100 * $0) } ?? "-" }
-            lines.append(r.method.padding(toLength: 14, withPad: " ", startingAt: 0)
+            lines.append(r.method.padding(toLength: width, withPad: " ", startingAt: 0)
                 + percent(r.final.accuracy).leftPadded(10) + String(format: "%.3f", r.final.macroF1).leftPadded(10)
                 + percent(r.matrix.averageIncrementalAccuracy).leftPadded(15) + percent(r.matrix.forgetting).leftPadded(14)
                 + percent(r.matrix.backwardTransfer).leftPadded(8) + String(format: "%.1f", r.secondsForLastSite).leftPadded(28))

@@ -24,12 +24,8 @@ public struct DemoWorkflow {
     public var registry: MethodRegistry = .builtIn
 
     public init(out: URL, converters: URL, preset: DemoPreset, seed: UInt64, workers: Int, progressMode: ProgressReporter.Mode) {
-        self.out = out
-        self.converters = converters
-        self.preset = preset
-        self.seed = seed
-        self.workers = workers
-        self.progressMode = progressMode
+        self.out = out; self.converters = converters; self.preset = preset
+        self.seed = seed; self.workers = workers; self.progressMode = progressMode
     }
 
     @discardableResult

@@ -30,10 +30,7 @@ public final class IncrementalExperiment {
     public var progress: (String, Int, Int) -> Void = { _, _, _ in }
 
     public init(sites: [URL], settings: ExperimentSettings, folder: URL, registry: MethodRegistry = .builtIn) {
-        self.sites = sites
-        self.settings = settings
-        self.folder = folder
-        self.registry = registry
+        self.sites = sites; self.settings = settings; self.folder = folder; self.registry = registry
     }
 
     public func run() throws -> RunLedger {

@@ -25,15 +25,9 @@ public final class StepContext {
 
     init(step: Int, seen: [SiteData], taxonomy: [String: Int], settings: ExperimentSettings, folder: URL,
          base: (model: Module, spec: ClassifierSpec, folder: URL), features: ExpertFeatures?, experiment: IncrementalExperiment) {
-        self.step = step
-        self.site = seen[step]
-        self.seen = seen
-        self.taxonomy = taxonomy
-        self.settings = settings
-        self.folder = folder
-        self.base = base
-        self.features = features
-        self.experiment = experiment
+        self.step = step; self.site = seen[step]; self.seen = seen
+        self.taxonomy = taxonomy; self.settings = settings; self.folder = folder
+        self.base = base; self.features = features; self.experiment = experiment
     }
 
     /// Features a method asked for in its registration.
