@@ -7,13 +7,18 @@
 //   foundations    ArrayFiles (.npy, safetensors, atomic files), Console (progress, tables, subprocesses),
 //                  Support (seeded generator, SHA-256, parallelMap, glob, CSV, YAML configs),
 //                  Datasets (the dataset.json types that Ingest writes and DataLoading reads)
-//   readers        DicomIO, NiftiIO                          | tensor core  TensorCore (tensors, autograd, ops on OpenBLAS)
-//   ingestion      Ingest (site converters, label maps,      | learning     NeuralNet (modules with PyTorch keys, layers,
-//                  splits, reports), Phantoms (synthetic     |              model zoo, optimizers, checkpoints),
-//                  hospital exports)                         |              DataLoading (shard datasets, augmentation,
-//                                                            |              seeded batching), Incremental (methods,
-//                                                            |              training, metrics, reports)
-//   commands       Commands (swift-argument-parser) over both sides, and the thin `medcil` executable
+//   readers        DicomIO, NiftiIO                   | tensor core  TensorCore (tensors, autograd, ops on OpenBLAS)
+//   ingestion      Ingest (site converters, label     | networks     NeuralNet (modules with PyTorch keys, layers, model
+//                  maps, splits, reports, NIfTI       |              zoo, optimizers, checkpoints), DataLoading (shard
+//                  prediction on the input grid),     |              datasets, augmentation, seeded batching)
+//                  Phantoms (synthetic exports)       | learning     Training (the epoch loop with resume), Metrics (run
+//                                                     |              ledger, predictions, evaluation), Reporting (HTML
+//                                                     |              report of any method family)
+//                                                     | methods      Incremental (method protocol and registry, weighted
+//                                                     |              experts, baselines, the experiment), Segmentation
+//                                                     |              (Ozdemir et al. 2018 building blocks)
+//   workflows      Workflows (the demo: phantoms -> conversion -> experiment -> table), over both sides
+//   commands       Commands (swift-argument-parser), and the thin `medcil` executable
 //
 // Ingestion and learning are siblings: Ingest writes shard datasets, DataLoading reads them, and
 // neither imports the other. No target uses unsafe build flags, so other packages can depend on
@@ -24,9 +29,10 @@ import PackageDescription
 /// modules are the ones its users may import). Extend a list when a layer gains a module.
 let libraryProducts: [(name: String, targets: [String])] = [
     // Reading DICOM and NIfTI, converting a site's export to shards, phantom exports.
-    ("MedCILIngestion", ["ArrayFiles", "Console", "DicomIO", "NiftiIO", "Ingest", "Phantoms"]),
-    // Tensors and autograd, networks and checkpoints, shard loading, incremental methods.
-    ("MedCILLearning", ["ArrayFiles", "TensorCore", "NeuralNet", "DataLoading", "Incremental"]),
+    ("MedCILIngestion", ["ArrayFiles", "Console", "Support", "Datasets", "DicomIO", "NiftiIO", "Ingest", "Phantoms"]),
+    // Tensors and autograd, networks and checkpoints, shard loading, training, metrics, reports, methods.
+    ("MedCILLearning", ["ArrayFiles", "Support", "Datasets", "TensorCore", "NeuralNet", "DataLoading", "Training", "Metrics",
+                        "Reporting", "Incremental", "Segmentation"]),
 ]
 
 let dcmtkLibraries: [LinkerSetting] = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd"]
@@ -63,17 +69,28 @@ let package = Package(
         ]),
         .target(name: "Phantoms", dependencies: ["DicomIO", "NiftiIO", "ArrayFiles", "Console", "Support"]),
 
-        // Tensor core and learning
+        // Tensor core and networks
         .target(name: "TensorCore", dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")]),
         .target(name: "NeuralNet", dependencies: ["TensorCore", "ArrayFiles"]),
         .target(name: "DataLoading", dependencies: ["TensorCore", "ArrayFiles", "Datasets"]),
-        .target(name: "Incremental", dependencies: ["NeuralNet", "DataLoading", "TensorCore", "ArrayFiles"]),
-        // Incremental segmentation building blocks (3D metrics, exemplar selection, losses, NIfTI prediction)
-        .target(name: "Segmentation", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "NiftiIO", "Ingest", "ArrayFiles"]),
+
+        // Learning: the training loop, metrics and reports every method family shares
+        .target(name: "Training", dependencies: ["NeuralNet", "DataLoading", "TensorCore", "ArrayFiles"]),
+        .target(name: "Metrics", dependencies: ["ArrayFiles"]),
+        .target(name: "Reporting", dependencies: ["Metrics", "DataLoading", "ArrayFiles"]),
+
+        // Methods: weighted experts (Bransby et al. 2024) and their baselines; segmentation blocks (Ozdemir et al. 2018)
+        .target(name: "Incremental", dependencies: ["Training", "Metrics", "Reporting", "NeuralNet", "DataLoading", "TensorCore", "ArrayFiles",
+                                                    .product(name: "Yams", package: "Yams")]),
+        .target(name: "Segmentation", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "ArrayFiles"]),
+
+        // Workflows that span ingestion and learning (the demo)
+        .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "Metrics", "Training", "Console", "Support"]),
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [
-            "Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading", "Incremental",
+            "Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading",
+            "Training", "Metrics", "Reporting", "Incremental", "Workflows",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),
@@ -86,10 +103,9 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "Ingest", "Support", "Phantoms", "TensorCore", "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Ingest", "Support", "Phantoms", "DataLoading", "NeuralNet", "TensorCore",
-                                                            "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "NeuralNet", "TensorCore", "DataLoading", "NiftiIO", "Ingest",
-                                                             "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Training", "Metrics", "Reporting", "Ingest", "Support", "Phantoms",
+                                                            "DataLoading", "NeuralNet", "TensorCore", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["DicomIO", "Console"], path: "Tests/TestSupport"),
     ],

@@ -1,7 +1,8 @@
 import ArgumentParser
-import DataLoading
 import Foundation
 import Incremental
+import Metrics
+import Reporting
 import TensorCore
 
 /// `medcil evaluate --run DIR`, or one model on its test data: `--fusion DIR --features ...`
@@ -61,31 +62,14 @@ struct EvaluateRun: ParsableCommand {
         if let runFolder {
             let folder = URL(fileURLWithPath: runFolder)
             let target = URL(fileURLWithPath: out ?? runFolder)
-            let evaluation = try RunEvaluation.compute(run: folder)
-            try evaluation.save(to: target)
-            try HTMLReport.write(evaluation, run: folder, to: target.appendingPathComponent("report.html"))
+            let evaluation = try RunReport.write(run: folder, to: target)
             print(evaluation.comparisonTable)
             print("\nmetrics: \(target.appendingPathComponent("metrics.json").path)\nreport:  \(target.appendingPathComponent("report.html").path)")
             return
         }
-        let rows: [PredictionRow], experts: [String], taxonomy: [String: Int]
-        if let fusion {
-            let (bundle, network) = try FusionBundle.load(from: URL(fileURLWithPath: fusion))
-            let data = try FeatureArrays.load(features.map { URL(fileURLWithPath: $0) })
-            (rows, experts) = try Predictions.fusion(bundle, network: network, on: data)
-            taxonomy = data.description.classes
-        } else {
-            let (bundle, model) = try ModelBundle.load(from: URL(fileURLWithPath: classifier!))
-            let sources = try shards.map { try ShardDataset(folder: URL(fileURLWithPath: $0), split: split) }
-            rows = try Predictions.classifier(model, spec: bundle.spec, on: sources)
-            experts = []
-            taxonomy = sources[0].description.classes
-        }
-        let names = Dictionary(uniqueKeysWithValues: taxonomy.map { ($1, $0) })
         let target = URL(fileURLWithPath: out!)
-        try PredictionRow.write(rows, experts: experts, names: names, to: target.appendingPathComponent("predictions.csv"))
-        let summary = PredictionSummary(rows: rows, experts: experts, sites: PredictionSummary.sites(of: rows), names: names)
-        try summary.save(to: target.appendingPathComponent("metrics.json"))
+        let summary = try fusion.map { try ModelEvaluation.fusion(URL(fileURLWithPath: $0), features: features.map { URL(fileURLWithPath: $0) }, out: target) }
+            ?? ModelEvaluation.classifier(URL(fileURLWithPath: classifier!), shards: shards.map { URL(fileURLWithPath: $0) }, split: split, out: target)
         print(summary.table)
         print("\npredictions: \(target.appendingPathComponent("predictions.csv").path)\nmetrics:     \(target.appendingPathComponent("metrics.json").path)")
     }

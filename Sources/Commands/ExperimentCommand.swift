@@ -1,8 +1,8 @@
 import ArgumentParser
 import Console
-import DataLoading
 import Foundation
 import Incremental
+import Metrics
 import Support
 import TensorCore
 
@@ -17,12 +17,14 @@ struct Experiment: ParsableCommand {
 struct ExperimentRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Base classifier, experts, SF / nmd-wSF / attn-wSF and the untrained fusions, Combine & Retrain and fine-tuning; then evaluate.",
+        abstract: "The base classifier, then every registered method site by site (\(MethodRegistry.builtIn.names.joined(separator: ", "))); then evaluate.",
         discussion: """
         Sites arrive in the order given (the first is the base site). Settings come from --config (YAML with keys \
-        classifier, base, expert, combined, fine_tune, fusion, feature_passes, methods); the defaults are the seed's \
+        classifier, base, expert, combined, fine_tune, fusion, feature_passes, methods); the defaults are those of Bransby et al. 2024 \
         (ResNet-18 width 64, 200 epochs...), which take days on a CPU: scale them down for a first look. Writes \
-        models/, features/, fusion/, predictions/, run.json, config.resolved.yaml, metrics.json and report.html under --out.
+        models/, features/, fusion/, predictions/, run.json, config.resolved.yaml, metrics.json and report.html under --out. \
+        A killed run continues when the same command runs again: finished stages are kept, an interrupted one resumes \
+        from its last finished epoch.
         """
     )
 
@@ -50,17 +52,23 @@ struct ExperimentRun: ParsableCommand {
     }
 }
 
-/// Runs the experiment, writes the resolved settings, evaluates, and prints the comparison.
+/// Runs (or continues) the experiment with a progress bar per stage, then evaluates it.
 @discardableResult
 func runExperiment(sites: [URL], settings: ExperimentSettings, folder: URL, progress mode: ProgressReporter.Mode) throws -> RunEvaluation {
-    for site in sites { _ = try ShardDescription.load(from: site) }  // a wrong folder fails before anything is written
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    try Data(try ConfigLoader.yaml(settings).utf8).write(to: folder.appendingPathComponent("config.resolved.yaml"))
-    let experiment = WeightedExpertsExperiment(sites: sites, settings: settings, folder: folder)
-    // One bar per stage, created when the stage reports its start (done 0), so that its rate
-    // and ETA count from there.
+    let experiment = IncrementalExperiment(sites: sites, settings: settings, folder: folder)
+    experiment.progress = StageBars(mode: mode).report
+    return try experiment.runAndEvaluate()
+}
+
+/// One bar per stage, created when the stage reports its start (done 0), so that its rate and
+/// ETA count from there.
+final class StageBars {
+    let mode: ProgressReporter.Mode
     var bars: [String: (reporter: ProgressReporter, done: Int)] = [:]
-    experiment.progress = { label, done, total in
+
+    init(mode: ProgressReporter.Mode) { self.mode = mode }
+
+    func report(_ label: String, _ done: Int, _ total: Int) {
         if bars[label] == nil { bars[label] = (ProgressReporter(label: "  " + label, total: total, unit: "steps", mode: mode), 0) }
         guard let (reporter, before) = bars[label] else { return }
         reporter.setTotal(total)
@@ -68,9 +76,4 @@ func runExperiment(sites: [URL], settings: ExperimentSettings, folder: URL, prog
         bars[label]!.done = max(done, before)
         if done >= total { reporter.finish(); bars[label] = nil }
     }
-    _ = try experiment.run()
-    let evaluation = try RunEvaluation.compute(run: folder)
-    try evaluation.save(to: folder)
-    try HTMLReport.write(evaluation, run: folder, to: folder.appendingPathComponent("report.html"))
-    return evaluation
 }

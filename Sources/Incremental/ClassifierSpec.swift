@@ -5,7 +5,7 @@ import TensorCore
 /// outputs (canonical names, in output order). Stored as model.json beside the weights.
 public struct ClassifierSpec: Codable, Sendable, Equatable {
     public enum Architecture: String, Codable, Sendable, CaseIterable {
-        /// CIFAR-style ResNet-18 (3x3 stem, no max-pool): the seed work's echo expert.
+        /// CIFAR-style ResNet-18 (3x3 stem, no max-pool): the echo expert of Bransby et al. 2024.
         case resnet18
         /// ResNet-18 with the ImageNet stem (7x7 stride 2 and max-pool): 4x fewer FLOPs.
         case resnet18ImageNetStem = "resnet18-imagenet-stem"

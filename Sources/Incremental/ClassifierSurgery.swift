@@ -8,7 +8,7 @@ public enum ClassifierSurgery {
     static func isHead(_ key: String) -> Bool { key.hasPrefix("linear.") || key.hasPrefix("head.") }
 
     /// Copies every tensor of `source` except its output layer into `target` (an expert starts
-    /// from the base classifier's backbone with a fresh head, as the seed work intends).
+    /// from the base classifier's backbone with a fresh head, as Bransby et al. 2024 intend; docs/methods/weighted-experts.md).
     public static func copyBackbone(from source: Module, to target: Module) throws {
         var state = Checkpoint.stateDict(source)
         for key in state.tensors.keys where isHead(key) { state.tensors[key] = nil }

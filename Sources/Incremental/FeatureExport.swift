@@ -27,7 +27,7 @@ public struct FeatureSet: Codable, Sendable {
     public var site: String
     public var split: String
     public var count: Int
-    /// Augmented passes over the data (the seed extracts training features 5 times with augmentation).
+    /// Augmented passes over the data (Bransby et al. 2024 extract training features 5 times with augmentation).
     public var passes: Int
     /// Canonical class name -> index of the taxonomy the labels use.
     public var classes: [String: Int]

@@ -1,6 +1,8 @@
 import ArrayFiles
 import Foundation
+import Metrics
 import NeuralNet
+import Training
 
 /// A trained classifier on disk, the unit sites exchange: `model.safetensors` (PyTorch keys and
 /// layouts), `model.json` (this struct: architecture, classes, the site's normalisation, how
@@ -63,16 +65,10 @@ public enum IncrementalError: Error, CustomStringConvertible {
     }
 }
 
-/// Reads one of MedCIL's JSON descriptions; a missing file or a file of another kind gets an
-/// error that says which folder was expected and what writes it.
+/// Reads one of MedCIL's JSON descriptions (model.json, fusion.json, features.json) with the
+/// error of this layer.
 func readDescription<T: Decodable>(_ type: T.Type, file: String, in folder: URL, expected: String) throws -> T {
-    let url = folder.appendingPathComponent(file)
-    guard let data = FileManager.default.contents(atPath: url.path) else {
-        throw IncrementalError.invalid("\(folder.path) is not \(expected): it has no readable \(file)")
-    }
-    do {
-        return try JSONDecoder().decode(T.self, from: data)
-    } catch {
-        throw IncrementalError.invalid("\(url.path) is not a \(file) MedCIL can read: \(error)")
+    do { return try readJSONDescription(type, file: file, in: folder, expected: expected) } catch let error as MetricsError {
+        throw IncrementalError.invalid(error.description)
     }
 }

@@ -2,7 +2,7 @@ import DataLoading
 import NeuralNet
 import TensorCore
 
-/// Neural Mean Discrepancy (Dong et al., CVPR 2022; the seed's nmd-wSF): an image's
+/// Neural Mean Discrepancy (Dong et al., CVPR 2022; the nmd-wSF of Bransby et al. 2024, docs/methods/weighted-experts.md): an image's
 /// activation signature is the spatial mean, per channel, of the outputs of the classifier's
 /// main convolutions (the 17 of a ResNet-18: the stem and both convolutions of every block,
 /// not the shortcuts; 3904 values at width 64); an expert's Neural Mean Feature (NMF) is the

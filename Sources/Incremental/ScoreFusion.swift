@@ -1,11 +1,11 @@
 import ArrayFiles
 import DataLoading
-import Dispatch
 import Foundation
 import NeuralNet
 import TensorCore
+import Training
 
-/// The ways MedCIL combines experts (methods.md 1.8): the three score-fusion networks and
+/// The ways MedCIL combines experts (Bransby et al. 2024; docs/methods/weighted-experts.md): the three score-fusion networks and
 /// three untrained baselines.
 public enum FusionMethod: String, Codable, Sendable, CaseIterable {
     /// Score fusion: z_e = l_e + sum_{j != e} W_{e<-j} h_j, then the knowledge pooler.
@@ -98,7 +98,7 @@ public enum ScoreFusion {
         public var epochs = 50
         public var batchSize = 64
         public var learningRate = 1e-3
-        /// At most this many steps per epoch (the seed stops at 666).
+        /// At most this many steps per epoch (Bransby et al. 2024 stop at 666).
         public var maxStepsPerEpoch = 666
         public var seed: UInt64 = 10
 
@@ -136,51 +136,27 @@ public enum ScoreFusion {
         return (Tensor(features, shape: [indices.count, e, d]), Tensor(logits, shape: [indices.count, c]), Tensor(nmd, shape: [indices.count, f]))
     }
 
-    /// Trains a fusion network with cross-entropy on the pooled logits and Adam, keeping the
-    /// epoch with the best validation accuracy.
+    /// Trains a fusion network with cross-entropy on the pooled logits and Adam, through the
+    /// training loop (the epoch with the best validation accuracy kept; a `resume` folder
+    /// makes a killed run continue from its last epoch).
     public static func train(method: FusionMethod, on train: FeatureArrays, validation: FeatureArrays?, taxonomy: [String: Int],
-                             settings: Settings, onEpoch: (Int, Double, Double?) -> Void = { _, _, _ in })
+                             settings: Settings, resume: ResumeCheckpoint? = nil,
+                             onEpoch: @escaping (EpochRecord) -> Void = { _ in })
         throws -> (network: ScoreFusionNetwork, outcome: TrainingOutcome) {
-        let started = DispatchTime.now().uptimeNanoseconds
         let pooler = try KnowledgePooler(expertClasses: train.description.experts.map(\.classes), taxonomy: taxonomy)
         NeuralNetRandom.seed(settings.seed)
         let network = ScoreFusionNetwork(method: method, pooler: pooler, featureDimension: train.featureDimension, nmdDimension: train.nmdCount)
         let labels = try pooledLabels(train, pooler: pooler)
         let optimizer = Adam(network.parameters(), learningRate: settings.learningRate)
-        var history: [EpochRecord] = []
-        var best: (epoch: Int, accuracy: Double, state: [Tensor])?
-        for epoch in 0..<settings.epochs {
-            let epochStart = DispatchTime.now().uptimeNanoseconds
-            let order = RandomGenerator(seed: settings.seed &+ UInt64(epoch)).permutation(train.count)
-            var lossSum = 0.0, correct = 0, seen = 0
-            for (step, start) in stride(from: 0, to: order.count, by: settings.batchSize).enumerated() where step < settings.maxStepsPerEpoch {
-                let indices = Array(order[start..<min(start + settings.batchSize, order.count)])
-                let (features, logits, nmd) = batch(train, indices)
-                optimizer.zeroGrad()
-                let pooled = network(features: features, logits: logits, nmd: nmd).pooled
-                let targets = indices.map { labels[$0] }
-                let loss = crossEntropy(pooled, targets: targets)
-                loss.backward()
-                optimizer.step()
-                lossSum += loss.item() * Double(indices.count)
-                correct += zip(pooled.argmax(axis: 1), targets).filter { $0 == $1 }.count
-                seen += indices.count
-            }
-            let trainAccuracy = Double(correct) / Double(max(seen, 1))
-            let validationAccuracy = try validation.map { try accuracy(network, on: $0) }
-            onEpoch(epoch, trainAccuracy, validationAccuracy)
-            history.append(EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(seen, 1)), trainAccuracy: trainAccuracy,
-                                       validationAccuracy: validationAccuracy,
-                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - epochStart) / 1e9))
-            let score = validationAccuracy ?? trainAccuracy
-            if best == nil || score >= best!.accuracy {
-                best = (epoch, score, network.parameters().map { $0.value.clone() })
-            }
+        let batches = FeatureBatches(count: train.count, batchSize: settings.batchSize, maxSteps: settings.maxStepsPerEpoch, seed: settings.seed)
+        let loop = TrainingLoop(model: network, optimizer: optimizer, batches: batches, epochs: settings.epochs) { indices in
+            let (features, logits, nmd) = batch(train, indices)
+            return StepResult.crossEntropy(network(features: features, logits: logits, nmd: nmd).pooled, targets: indices.map { labels[$0] })
         }
-        if let best { for (parameter, saved) in zip(network.parameters(), best.state) { parameter.value.copyElements(from: saved) } }
-        let outcome = TrainingOutcome(bestEpoch: best?.epoch ?? 0, bestValidationAccuracy: validation == nil ? nil : best?.accuracy,
-                                      history: history, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-        return (network, outcome)
+        loop.validate = validation.map { data in { try accuracy(network, on: data) } }
+        loop.resume = resume
+        loop.onEpoch = { record, _ in onEpoch(record) }
+        return (network, try loop.run())
     }
 
     static func accuracy(_ network: ScoreFusionNetwork, on data: FeatureArrays) throws -> Double {
@@ -207,9 +183,26 @@ public enum ScoreFusion {
         return out
     }
 
+    /// How an untrained combination decides: the pooled maximum of the experts' logits or
+    /// probabilities, or the most confident expert alone.
+    enum UntrainedRule {
+        case poolMaximum(onLogits: Bool)
+        case routing
+
+        init(_ method: FusionMethod) throws {
+            switch method {
+            case .maxLogit: self = .poolMaximum(onLogits: true)
+            case .maxSoftmax: self = .poolMaximum(onLogits: false)
+            case .routing: self = .routing
+            case .sf, .nmdWSF, .attnWSF:
+                throw IncrementalError.invalid("\(method.rawValue) is a trained fusion: it predicts through its network")
+            }
+        }
+    }
+
     /// Predictions of the untrained combinations.
     public static func predictUntrained(_ method: FusionMethod, on data: FeatureArrays, taxonomy: [String: Int]) throws -> [FusedPrediction] {
-        precondition(!method.isTrained)
+        let rule = try UntrainedRule(method)
         let pooler = try KnowledgePooler(expertClasses: data.description.experts.map(\.classes), taxonomy: taxonomy)
         let offsets = pooler.expertOffsets, counts = pooler.expertClassCounts, c = data.logitCount, e = data.expertCount
         return (0..<data.count).map { i in
@@ -224,14 +217,14 @@ public enum ScoreFusion {
                 for (m, v) in exps.enumerated() { probabilities[offsets[k] + m] = v / total }
             }
             var weights = [Float](repeating: 0, count: e)
-            switch method {
-            case .maxLogit, .maxSoftmax:
-                let (values, winners) = pooler.pool(method == .maxLogit ? logits : probabilities)
+            switch rule {
+            case .poolMaximum(let onLogits):
+                let (values, winners) = pooler.pool(onLogits ? logits : probabilities)
                 let best = Evaluate.argmax(values)
                 weights[winners[best]] = 1
                 return FusedPrediction(pooledIndex: best, canonicalIndex: pooler.canonicalIndices[best], scores: values, expertWeights: weights)
-            default:
-                // Routing: the expert whose top probability is largest decides.
+            case .routing:
+                // The expert whose top probability is largest decides.
                 let confidence = (0..<e).map { k in probabilities[offsets[k]..<(offsets[k] + counts[k])].max() ?? 0 }
                 let chosen = Evaluate.argmax(confidence)
                 let local = Evaluate.argmax(Array(probabilities[offsets[chosen]..<(offsets[chosen] + counts[chosen])]))
@@ -242,6 +235,24 @@ public enum ScoreFusion {
                 scores[pooled] = confidence[chosen]
                 return FusedPrediction(pooledIndex: pooled, canonicalIndex: canonical, scores: scores, expertWeights: weights)
             }
+        }
+    }
+}
+
+/// Batches of sample indices of exported features: a fresh seeded order each epoch (seed +
+/// epoch, as the reference code reshuffles), at most `maxSteps` batches per epoch.
+struct FeatureBatches: EpochBatches {
+    let count: Int
+    let batchSize: Int
+    let maxSteps: Int
+    let seed: UInt64
+
+    var batchesPerEpoch: Int { min(maxSteps, (count + batchSize - 1) / batchSize) }
+
+    func forEachBatch(epoch: Int, _ body: ([Int]) throws -> Void) throws {
+        let order = RandomGenerator(seed: seed &+ UInt64(epoch)).permutation(count)
+        for (step, start) in stride(from: 0, to: order.count, by: batchSize).enumerated() where step < maxSteps {
+            try body(Array(order[start..<min(start + batchSize, order.count)]))
         }
     }
 }

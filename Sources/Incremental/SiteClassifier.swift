@@ -1,7 +1,9 @@
 import DataLoading
 import Foundation
+import Metrics
 import NeuralNet
 import TensorCore
+import Training
 
 /// How different the sites' converted images are: a small CNN learns, from the training
 /// split of every site's converted dataset, which site a sample comes from, and is scored on

@@ -21,7 +21,7 @@ open class Optimizer {
     /// Per-parameter state (momentum buffers, moments), keyed by the parameter.
     public var state: [ObjectIdentifier: [String: Tensor]] = [:]
     /// Steps taken.
-    public private(set) var steps = 0
+    public internal(set) var steps = 0
 
     public init(groups: [ParameterGroup]) { self.groups = groups }
 

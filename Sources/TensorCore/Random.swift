@@ -17,6 +17,16 @@ public final class RandomGenerator: @unchecked Sendable {
         s = (splitMix(), splitMix(), splitMix(), splitMix())
     }
 
+    /// The stream's position (the four state words): saved with a training checkpoint and set
+    /// back on resume, so that a resumed run draws the same numbers as an uninterrupted one.
+    public var state: [UInt64] {
+        get { [s.0, s.1, s.2, s.3] }
+        set {
+            precondition(newValue.count == 4, "a generator state has four words")
+            s = (newValue[0], newValue[1], newValue[2], newValue[3])
+        }
+    }
+
     @inline(__always)
     public func next() -> UInt64 {
         let result = (s.1 &* 5).rotatedLeft(7) &* 9

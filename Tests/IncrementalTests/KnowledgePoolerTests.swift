@@ -1,10 +1,12 @@
-@testable import Incremental
 import Foundation
+@testable import Incremental
 import Ingest
+@testable import Metrics
 import Support
 import TensorCore
 import TestSupport
 import Testing
+import Training
 
 /// The knowledge pooler is built from the sites' label maps. For the seed's four sites it must
 /// be the seed's hand-written pooler (`../shared/methods.md` §1.2, from the seed code's

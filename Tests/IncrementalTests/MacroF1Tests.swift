@@ -1,5 +1,6 @@
 import Foundation
 @testable import Incremental
+@testable import Metrics
 import Ingest
 import Support
 import TestSupport

@@ -1,4 +1,6 @@
 @testable import Incremental
+@testable import Metrics
+import Training
 import Testing
 
 /// Metrics against values worked out by hand.

@@ -2,6 +2,8 @@ import ArrayFiles
 import DataLoading
 import Foundation
 @testable import Incremental
+@testable import Metrics
+import Training
 import NeuralNet
 import TensorCore
 import Testing

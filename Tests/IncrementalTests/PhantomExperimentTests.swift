@@ -1,12 +1,14 @@
-@testable import Incremental
 import ArrayFiles
 import DataLoading
 import Foundation
+@testable import Incremental
 import Ingest
+@testable import Metrics
 import Phantoms
 import Support
 import TestSupport
 import Testing
+import Training
 
 /// The weighted-experts experiment end to end on three phantom sites, small enough for a test
 /// (32x32 frames, a small CNN): a (8 views, the base), b (2 views it shares with a) and d
@@ -34,7 +36,7 @@ enum PhantomRun {
     /// The run folder, with metrics.json written as `medcil experiment` writes it.
     static let run: (folder: URL, evaluation: RunEvaluation) = {
         let folder = root.appendingPathComponent("run")
-        let experiment = WeightedExpertsExperiment(sites: sites, settings: settings, folder: folder)
+        let experiment = IncrementalExperiment(sites: sites, settings: settings, folder: folder)
         experiment.log = { _ in }
         _ = try! experiment.run()
         let evaluation = try! RunEvaluation.compute(run: folder)
@@ -141,7 +143,7 @@ enum PhantomRun {
     @Test func rerunGivesTheSamePredictions() throws {
         let (folder, _) = PhantomRun.run
         let again = root().appendingPathComponent("run-again")
-        let experiment = WeightedExpertsExperiment(sites: PhantomRun.sites, settings: PhantomRun.settings, folder: again)
+        let experiment = IncrementalExperiment(sites: PhantomRun.sites, settings: PhantomRun.settings, folder: again)
         experiment.log = { _ in }
         let ledger = try experiment.run()
         #expect(!ledger.predictions.isEmpty)

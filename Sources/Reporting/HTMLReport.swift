@@ -1,6 +1,7 @@
 import ArrayFiles
 import DataLoading
 import Foundation
+import Metrics
 
 /// A self-contained HTML report of a run (inline CSS, SVG charts, PNG frames as data URIs):
 /// the comparison table, each method's task-by-task accuracy matrix and confusion matrix, the
@@ -44,7 +45,7 @@ public enum HTMLReport {
         }
         html += "</div>"
 
-        let weighted = evaluation.methods.filter { $0.meanExpertWeights != nil && ["nmd-wsf", "attn-wsf"].contains($0.method) }
+        let weighted = evaluation.methods.filter { $0.meanExpertWeights != nil && $0.learntExpertWeights == true }
         if !weighted.isEmpty {
             html += "<h2>Expert weights per site</h2><p class=note>Mean weight each expert receives on each site's test cases after the last step; the method expects an expert to weigh most on its own site. Histograms: the distribution of the per-case weight of the site's own expert.</p><div class=grid>"
             for r in weighted {

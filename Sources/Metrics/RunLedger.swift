@@ -11,6 +11,10 @@ public struct RunLedger: Codable, Sendable {
         /// Folder of the site's converted shards (relative to the run folder or absolute).
         public var dataset: String
         public var classes: [String]
+
+        public init(name: String, dataset: String, classes: [String]) {
+            self.name = name; self.dataset = dataset; self.classes = classes
+        }
     }
 
     public struct Stage: Codable, Sendable {
@@ -18,6 +22,10 @@ public struct RunLedger: Codable, Sendable {
         public var step: Int
         public var stage: String
         public var seconds: Double
+
+        public init(method: String, step: Int, stage: String, seconds: Double) {
+            self.method = method; self.step = step; self.stage = stage; self.seconds = seconds
+        }
     }
 
     public struct Predictions: Codable, Sendable {
@@ -25,6 +33,10 @@ public struct RunLedger: Codable, Sendable {
         public var step: Int
         /// CSV path relative to the run folder.
         public var file: String
+
+        public init(method: String, step: Int, file: String) {
+            self.method = method; self.step = step; self.file = file
+        }
     }
 
     public var sites: [Site]
@@ -34,6 +46,9 @@ public struct RunLedger: Codable, Sendable {
     public var predictions: [Predictions] = []
     /// Sizes and settings, for the report.
     public var settings: [String: String] = [:]
+    /// Methods that weigh their experts case by case with learnt weights (the report shows
+    /// those weights per site); each method says so in its registration.
+    public var methodsWithLearntExpertWeights: [String]?
 
     public init(sites: [Site], taxonomy: [String: Int], methods: [String]) {
         self.sites = sites
@@ -50,7 +65,7 @@ public struct RunLedger: Codable, Sendable {
     }
 
     public static func load(from folder: URL) throws -> RunLedger {
-        try readDescription(RunLedger.self, file: file, in: folder, expected: "a run folder (written by `medcil experiment run` or `medcil demo`)")
+        try readJSONDescription(RunLedger.self, file: file, in: folder, expected: "a run folder (written by `medcil experiment run` or `medcil demo`)")
     }
 
     /// Training seconds a method spent to add the site of `step`.
@@ -68,6 +83,10 @@ public struct PredictionRow: Sendable, Equatable {
     /// Weight per expert (empty for single classifiers).
     public var weights: [Float]
 
+    public init(id: String, site: String, label: Int, prediction: Int, weights: [Float]) {
+        self.id = id; self.site = site; self.label = label; self.prediction = prediction; self.weights = weights
+    }
+
     public static func write(_ rows: [PredictionRow], experts: [String], names: [Int: String], to url: URL) throws {
         var lines = [(["id", "site", "label", "label_name", "prediction", "prediction_name", "correct"] + experts.map { "weight_\($0)" })
             .joined(separator: ",")]
@@ -84,12 +103,12 @@ public struct PredictionRow: Sendable, Equatable {
     public static func read(from url: URL) throws -> (rows: [PredictionRow], experts: [String]) {
         let text = try String(contentsOf: url, encoding: .utf8)
         var lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-        guard !lines.isEmpty else { throw IncrementalError.invalid("\(url.path) is empty") }
+        guard !lines.isEmpty else { throw MetricsError("\(url.path) is empty") }
         let header = lines.removeFirst()
         let experts = header.dropFirst(7).map { String($0.dropFirst("weight_".count)) }
         let rows = try lines.map { fields -> PredictionRow in
             guard fields.count == header.count, let label = Int(fields[2]), let prediction = Int(fields[4]) else {
-                throw IncrementalError.invalid("\(url.path): malformed row \(fields.joined(separator: ","))")
+                throw MetricsError("\(url.path): malformed row \(fields.joined(separator: ","))")
             }
             return PredictionRow(id: fields[0], site: fields[1], label: label, prediction: prediction, weights: fields.dropFirst(7).map { Float($0) ?? 0 })
         }

@@ -2,7 +2,6 @@ import ArrayFiles
 import Foundation
 import Ingest
 import NiftiIO
-import Segmentation
 import TestSupport
 import Testing
 
@@ -103,10 +102,10 @@ struct NibabelOverlay: Decodable {
         let input = folder.appendingPathComponent("volume.nii")
         try NiftiWriter.write(.float32(Self.volume()), shape: Self.shape, affine: Self.affine, to: input)
         let predictor = VolumePredictor(geometry: MRGeometrySpec(), intensity: MRIntensitySpec())
-        #expect(throws: SegmentationError.self) {
+        #expect(throws: VolumePredictionError.self) {
             try predictor.predict(input: folder.appendingPathComponent("missing.nii"), output: folder.appendingPathComponent("x.nii")) { _ in [] }
         }
-        #expect(throws: SegmentationError.self) {
+        #expect(throws: VolumePredictionError.self) {
             try predictor.predict(input: input, output: folder.appendingPathComponent("y.nii")) { _ in [0] }
         }
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("y.nii").path))

@@ -1,5 +1,5 @@
-/// How a classifier is trained (the seed work: Adam 1e-3, batch 64, 200 epochs, the epoch
-/// with the best validation accuracy kept, seeds 10). Read from YAML; the command line
+/// How a classifier is trained (Bransby et al. 2024: Adam 1e-3, batch 64, 200 epochs, the epoch
+/// with the best validation accuracy kept, random seed 10). Read from YAML; the command line
 /// overrides single keys.
 public struct TrainingSettings: Codable, Sendable, Equatable {
     public var epochs: Int = 200
@@ -7,7 +7,7 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
     public var learningRate: Double = 1e-3
     public var weightDecay: Double = 0
     public var seed: UInt64 = 10
-    /// Rotation +-30 degrees, horizontal flip, brightness/contrast +-0.15 (the seed's pipeline).
+    /// Rotation +-30 degrees, horizontal flip, brightness/contrast +-0.15 (the pipeline of Bransby et al. 2024).
     public var augment: Bool = true
     /// Stop after this many epochs without a better validation accuracy (nil: never).
     public var patience: Int?

@@ -18,6 +18,9 @@ public struct RunEvaluation: Codable, Sendable {
         /// (site -> expert -> weight), for methods that weight experts.
         public var meanExpertWeights: [String: [String: Double]]?
         public var experts: [String]?
+        /// Whether the expert weights are learnt case by case (not a fixed rule such as the
+        /// most confident expert deciding).
+        public var learntExpertWeights: Bool?
     }
 
     public var methods: [MethodResult]
@@ -48,7 +51,8 @@ public struct RunEvaluation: Codable, Sendable {
                                         final: summary.pooled, perSite: summary.perSite, matrix: AccuracyMatrix(tasks: sites, values: values, pooledAccuracy: pooled),
                                         secondsForLastSite: ledger.seconds(method: method, step: lastFile.step),
                                         secondsPerStep: steps.map { ledger.seconds(method: method, step: $0) },
-                                        meanExpertWeights: summary.meanExpertWeights, experts: summary.experts))
+                                        meanExpertWeights: summary.meanExpertWeights, experts: summary.experts,
+                                        learntExpertWeights: (ledger.methodsWithLearntExpertWeights ?? []).contains(method)))
         }
         return RunEvaluation(methods: results, sites: sites, settings: ledger.settings)
     }
@@ -56,11 +60,14 @@ public struct RunEvaluation: Codable, Sendable {
     /// One row per method: accuracy (%), macro-F1, average incremental accuracy, forgetting,
     /// BWT and the training time for adding the last site.
     public var comparisonTable: String {
-        var lines = ["method        accuracy %  macro-F1   avg inc acc %  forgetting %  BWT %   time to add last site (s)"]
+        // The method column fits the longest registered name (at least 14 wide).
+        let width = max(14, (methods.map(\.method.count).max() ?? 0) + 2)
+        var lines = ["method".padding(toLength: width, withPad: " ", startingAt: 0)
+            + "accuracy %  macro-F1   avg inc acc %  forgetting %  BWT %   time to add last site (s)"]
         lines.append(String(repeating: "-", count: lines[0].count))
         for r in methods {
             func percent(_ x: Double?) -> String { x.map { String(format: "%.1f", 100 * $0) } ?? "-" }
-            lines.append(r.method.padding(toLength: 14, withPad: " ", startingAt: 0)
+            lines.append(r.method.padding(toLength: width, withPad: " ", startingAt: 0)
                 + percent(r.final.accuracy).leftPadded(10) + String(format: "%.3f", r.final.macroF1).leftPadded(10)
                 + percent(r.matrix.averageIncrementalAccuracy).leftPadded(15) + percent(r.matrix.forgetting).leftPadded(14)
                 + percent(r.matrix.backwardTransfer).leftPadded(8) + String(format: "%.1f", r.secondsForLastSite).leftPadded(28))
@@ -69,7 +76,7 @@ public struct RunEvaluation: Codable, Sendable {
     }
 
     /// Mean weight of each expert (columns) on each site's test samples (rows), after the last
-    /// step; the seed expects the largest weight on the diagonal (an expert on its own site).
+    /// step; Bransby et al. 2024 expect the largest weight on the diagonal (an expert on its own site).
     public func expertWeightTable(method: String) -> String {
         guard let result = methods.first(where: { $0.method == method }), let weights = result.meanExpertWeights,
               let experts = result.experts else { return "" }
@@ -108,5 +115,6 @@ public struct RunEvaluation: Codable, Sendable {
 }
 
 extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+    /// Right-aligned in a column of `width` characters (text tables of every method family).
+    public func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Ingest
 import NiftiIO
 
 /// Slice-wise prediction of a NIfTI volume into a NIfTI label map on the input's own grid.
@@ -38,24 +37,24 @@ public struct VolumePredictor: Sendable {
     @discardableResult
     public func predict(input: URL, output: URL, labelSlice: ([Float]) throws -> [UInt8]) throws -> Report {
         let file: NiftiFile
-        do { file = try NiftiFile(path: input.path) } catch { throw SegmentationError.invalid("\(input.path): \(error)") }
+        do { file = try NiftiFile(path: input.path) } catch { throw VolumePredictionError.invalid("\(input.path): \(error)") }
         let header = file.header
         guard !header.shape.dropFirst(3).contains(where: { $0 > 1 }) else {
-            throw SegmentationError.invalid("\(input.path): a \(header.shape.count)D volume (shape \(header.shape)) where a 3D volume is expected")
+            throw VolumePredictionError.invalid("\(input.path): a \(header.shape.count)D volume (shape \(header.shape)) where a 3D volume is expected")
         }
         let orientation: AxisOrientation
-        do { orientation = try AxisOrientation(affine: header.affine) } catch { throw SegmentationError.invalid("\(input.path): \(error)") }
+        do { orientation = try AxisOrientation(affine: header.affine) } catch { throw VolumePredictionError.invalid("\(input.path): \(error)") }
         var image: Volume<Float>
-        do { image = try file.readImage() } catch { throw SegmentationError.invalid("\(input.path): \(error)") }
+        do { image = try file.readImage() } catch { throw VolumePredictionError.invalid("\(input.path): \(error)") }
         if let bad = image.values.firstIndex(where: { !$0.isFinite }) {
-            throw SegmentationError.invalid("\(input.path): voxel \(bad) is \(image.values[bad]); the volume is unusable")
+            throw VolumePredictionError.invalid("\(input.path): voxel \(bad) is \(image.values[bad]); the volume is unusable")
         }
         let stored = image.spatialShape
         let plan = Reorientation(sourceShape: stored, orientation: orientation)
         image = image.reoriented(plan)
         let normalization: IntensityNormalization
         do { normalization = try IntensityNormalization(values: image.values, spec: intensity) } catch {
-            throw SegmentationError.invalid("\(input.path): \(error)")
+            throw VolumePredictionError.invalid("\(input.path): \(error)")
         }
         normalization.apply(&image.values)
 
@@ -73,7 +72,7 @@ public struct VolumePredictor: Sendable {
             for r in 0..<h { for c in 0..<w { plane[r * w + c] = image.values[base + r * strides[hAxis] + c * strides[wAxis]] } }
             let labels = try labelSlice(resampler.image(plane, padValue: normalization.floor))
             guard labels.count == geometry.height * geometry.width else {
-                throw SegmentationError.invalid("slice \(s): \(labels.count) labels for a \(geometry.height)x\(geometry.width) slice")
+                throw VolumePredictionError.invalid("slice \(s): \(labels.count) labels for a \(geometry.height)x\(geometry.width) slice")
             }
             for r in 0..<h {
                 for c in 0..<w { canonical[base + r * strides[hAxis] + c * strides[wAxis]] = back.label(labels, row: r, column: c) }
@@ -83,7 +82,7 @@ public struct VolumePredictor: Sendable {
         do {
             try NiftiWriter.write(.uint8(values), shape: stored, affine: header.affine, to: output)
         } catch {
-            throw SegmentationError.invalid("\(output.path): \(error)")
+            throw VolumePredictionError.invalid("\(output.path): \(error)")
         }
         var counts: [Int: Int] = [:]
         for v in values { counts[Int(v), default: 0] += 1 }
@@ -149,5 +148,16 @@ struct PlaneInverse {
     func label(_ labels: [UInt8], row: Int, column: Int) -> UInt8 {
         guard let r = rows[row], let c = columns[column] else { return 0 }
         return labels[r * width + c]
+    }
+}
+
+/// Why a volume could not be predicted: the file and the reason, in one line.
+public enum VolumePredictionError: Error, CustomStringConvertible, Equatable {
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let why): return why
+        }
     }
 }
