@@ -213,7 +213,7 @@ struct TrainCombined: ParsableCommand {
         let settings = try training.settings()
         let (classes, outcome) = try StepByStep.combined(shards: shards.map { URL(fileURLWithPath: $0) }, architecture: training.architecture,
                                                          width: training.width, settings: settings, out: URL(fileURLWithPath: out),
-                                                         display: TrainingDisplay.make(label: "combined", epochs: settings.epochs, mode: shared.progress.mode))
+                                                         display: TrainingDisplay.make(label: CombinedRetrain.commandName, epochs: settings.epochs, mode: shared.progress.mode))
         print("combined classifier over \(classes) classes: best epoch \(outcome.bestEpoch + 1), \(String(format: "%.1f", outcome.seconds)) s; saved to \(out)")
     }
 }
@@ -242,7 +242,7 @@ struct TrainFineTune: ParsableCommand {
         let settings = try training.settings()
         let (classes, _) = try StepByStep.fineTune(from: URL(fileURLWithPath: from), shards: URL(fileURLWithPath: shards), settings: settings,
                                                    out: URL(fileURLWithPath: out),
-                                                   display: TrainingDisplay.make(label: "fine-tune", epochs: settings.epochs, mode: shared.progress.mode))
+                                                   display: TrainingDisplay.make(label: FineTuning.commandName, epochs: settings.epochs, mode: shared.progress.mode))
         print("fine-tuned (\(classes) classes now); saved to \(out)")
     }
 }

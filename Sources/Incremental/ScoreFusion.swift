@@ -141,7 +141,7 @@ public enum ScoreFusion {
     /// makes a killed run continue from its last epoch).
     public static func train(method: FusionMethod, on train: FeatureArrays, validation: FeatureArrays?, taxonomy: [String: Int],
                              settings: Settings, resume: ResumeCheckpoint? = nil,
-                             onEpoch: @escaping (EpochRecord) -> Void = { _ in })
+                             onEpoch: @escaping (EpochRecord) -> Void = { _ in }, onResume: @escaping (Int) -> Void = { _ in })
         throws -> (network: ScoreFusionNetwork, outcome: TrainingOutcome) {
         let pooler = try KnowledgePooler(expertClasses: train.description.experts.map(\.classes), taxonomy: taxonomy)
         NeuralNetRandom.seed(settings.seed)
@@ -156,6 +156,7 @@ public enum ScoreFusion {
         loop.validate = validation.map { data in { try accuracy(network, on: data) } }
         loop.resume = resume
         loop.onEpoch = { record, _ in onEpoch(record) }
+        loop.onResume = onResume
         return (network, try loop.run())
     }
 

@@ -35,7 +35,8 @@ final class FusionMethodRunner: IncrementalMethod {
             let label = "\(method.rawValue) step \(context.step)"
             let (trained, outcome) = try context.withProgress(label) { report in
                 try ScoreFusion.train(method: method, on: features.train, validation: features.validation, taxonomy: context.taxonomy,
-                                      settings: settings, resume: resume) { record in report(record.epoch + 1, self.settings.epochs) }
+                                      settings: settings, resume: resume, onEpoch: { record in report(record.epoch + 1, self.settings.epochs) },
+                                      onResume: { done in context.log("  \(label): continuing after epoch \(done) of \(self.settings.epochs)") })
             }
             network = trained
             bundle.outcome = outcome
