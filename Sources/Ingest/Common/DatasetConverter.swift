@@ -135,6 +135,9 @@ public protocol DatasetConverter {
 }
 
 extension DatasetConverter {
+    /// What `run()` returns.
+    public typealias Summary = ConversionSummary<Description, Report>
+
     public init(config: Config, configURL: URL, inputRoot: URL, outputRoot: URL, stateRoot: URL? = nil, workers: Int,
                 progressMode: ProgressReporter.Mode = .automatic) {
         self.init(config: config, request: ConversionRequest(configURL: configURL, inputRoot: inputRoot, outputRoot: outputRoot,
@@ -142,7 +145,7 @@ extension DatasetConverter {
     }
 
     /// Runs the whole conversion (see `ConversionSkeleton`).
-    public func run() throws -> ConversionSummary<Description, Report> {
+    public func run() throws -> Summary {
         try ConversionSkeleton.run(self)
     }
 }

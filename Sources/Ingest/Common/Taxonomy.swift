@@ -1,6 +1,5 @@
 import Foundation
 import Support
-import Yams
 
 /// A versioned canonical class list (echo views, or anatomy for segmentation). Class
 /// indices are the positions models are trained with; every site's labels map onto them.
@@ -31,14 +30,11 @@ public struct Taxonomy: Codable, Sendable, Equatable {
 
     /// Loads and validates: indices must be 0..<n, consecutive and unique, names unique.
     public static func load(from url: URL) throws -> Taxonomy {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw ConfigError("cannot read taxonomy \(url.path)")
-        }
         let taxonomy: Taxonomy
         do {
-            taxonomy = try YAMLDecoder().decode(Taxonomy.self, from: text)
-        } catch {
-            throw ConfigError("taxonomy \(url.lastPathComponent): \(ConfigLoader.describe(error))")
+            taxonomy = try ConfigLoader.load(Taxonomy.self, from: url)
+        } catch let error as ConfigError {
+            throw ConfigError("taxonomy: \(error.message)")
         }
         try taxonomy.validate()
         return taxonomy

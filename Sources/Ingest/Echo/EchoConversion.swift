@@ -13,8 +13,6 @@ import Support
 /// converted) -> write shards, manifest, statistics and report atomically. The skeleton
 /// (`ConversionSkeleton`) runs the phases; this type says what they mean for echo cines.
 public struct EchoConversion: DatasetConverter {
-    public typealias Summary = ConversionSummary<EchoDatasetDescription, ConversionReport>
-
     public let config: EchoConverterConfig
     public let request: ConversionRequest
 

@@ -16,8 +16,6 @@ import Support
 /// The skeleton (`ConversionSkeleton`) runs the phases; this type says what they mean for
 /// MR volumes.
 public struct MRConversion: DatasetConverter {
-    public typealias Summary = ConversionSummary<MRDatasetDescription, MRConversionReport>
-
     public let config: MRConverterConfig
     public let request: ConversionRequest
 
