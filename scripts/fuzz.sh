@@ -94,15 +94,16 @@ CRASHES="$OUT/crashes-$TARGET/"
 mkdir -p "$CRASHES"
 echo "fuzzing $TARGET for $SECONDS_TO_RUN s; corpus $CORPUS ($(ls "$CORPUS" | wc -l) files), crashes to $CRASHES"
 # malloc_limit_mb: a single allocation beyond it is reported as a crash, which is how a header
-# that makes the reader allocate more than its limits allow shows up. DICOM targets allow 4200
-# MB: DCMTK reserves the declared length of an element that the file cuts short (up to 4 GiB,
-# the largest 32-bit length) before finding the file too short; the reservation is never
-# touched (resident memory stays at a few MB, see fixtures/hostile/dicom/dcmtk-oversized-element.dcm),
-# so only the resident-memory limit (rss_limit_mb) applies to it.
+# that makes the reader allocate more than its limits allow shows up. The libraries reserve
+# what a header declares before finding the file too short: DCMTK an element's length (up to 4
+# GiB, the largest 32-bit length), libnifti an extension's esize (up to 2 GiB). The reservation
+# is never touched (resident memory stays at a few MB; fixtures/hostile/dicom/dcmtk-oversized-element.dcm,
+# fixtures/hostile/nifti/libnifti-oversized-extension.nii), so the limits sit above those sizes
+# and the resident-memory limit (rss_limit_mb) is the one that applies to it.
 # detect_leaks=0 for DICOM targets: DCMTK 3.6.7 leaks a few KB of its element tree on some
 # malformed files (indirect leaks only, inside libdcmdata); that costs memory, not the batch.
 MALLOC_LIMIT=4200 LEAKS=0
-[[ $TARGET == nifti ]] && MALLOC_LIMIT=1024 LEAKS=1
+[[ $TARGET == nifti ]] && MALLOC_LIMIT=2100 LEAKS=1
 export ASAN_OPTIONS="detect_leaks=$LEAKS${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 exec "$OUT/fuzz-$TARGET" "$CORPUS" -max_total_time="$SECONDS_TO_RUN" -max_len=262144 -rss_limit_mb=2048 \
     -malloc_limit_mb="$MALLOC_LIMIT" -timeout=20 -detect_leaks="$LEAKS" -artifact_prefix="$CRASHES" -print_final_stats=1

@@ -197,11 +197,14 @@ public final class NiftiFile {
         func floats<T: BinaryFloatingPoint>(_: T.Type) throws(NiftiError) {
             let p = raw.bindMemory(to: T.self, capacity: count)
             for k in 0..<count {
+                // Int32(exactly:), not a range test: 2147483647 as a Float literal is 2^31,
+                // so a float32 voxel of 2^31 passed the test and trapped converting (found by
+                // fuzzing).
                 let v = p[k]
-                guard v.isFinite, v == v.rounded(), v >= -2147483648, v <= 2147483647 else {
-                    throw .badValues("a label volume must hold whole numbers; voxel \(voxel(k)) holds \(Double(v))")
+                guard v.isFinite, v == v.rounded(), let value = Int32(exactly: v) else {
+                    throw .badValues("a label volume must hold whole numbers that fit in int32; voxel \(voxel(k)) holds \(Double(v))")
                 }
-                out[k] = Int32(v)
+                out[k] = value
             }
         }
         switch type {

@@ -71,11 +71,7 @@ import TestSupport
         ("dcmtk-rle-offset-past-end.dcm", "RLE segment 1 starts at byte 2147483632, outside the 96-byte fragment"),
     ])
     func fuzzingRegressions(name: String, expect: String) throws {
-        let path = TestPaths.root.appendingPathComponent("fixtures/hostile/dicom/\(name)").path
-        guard FileManager.default.fileExists(atPath: path) else {
-            Issue.record("missing regression file fixtures/hostile/dicom/\(name)")
-            return
-        }
+        let path = try HostileCorpus.regressionFile("dicom/\(name)")
         Self.check(name, path: path, expect: expect, stage: "open-or-decode")
     }
 

@@ -16,6 +16,13 @@ public enum HostileCorpus {
         public var stage: String
     }
 
+    /// A committed regression file, `fixtures/hostile/<relative>`; missing is an error.
+    public static func regressionFile(_ relative: String) throws -> String {
+        let path = TestPaths.root.appendingPathComponent("fixtures/hostile/\(relative)").path
+        guard FileManager.default.fileExists(atPath: path) else { throw TestSupportError("missing regression file fixtures/hostile/\(relative)") }
+        return path
+    }
+
     /// Writes the corpus into `folder` and returns its manifest.
     public static func generate(into folder: URL) throws -> [Entry] {
         try runOracle("hostile_corpus.py", [folder.path])
