@@ -12,8 +12,8 @@ root=$(pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/medcil-dependency.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# The snapshot: the folder's name is the package identity the example refers to ("medcil").
-snapshot="$work/medcil"
+# The snapshot (SwiftPM names the dependency after this folder; the example derives it from the URL).
+snapshot="$work/medcil-snapshot"
 mkdir -p "$snapshot"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' file; do
   # Deleted but not yet staged files are listed yet absent.
