@@ -65,7 +65,7 @@ let package = Package(
 
         // Ingestion
         .target(name: "Ingest", dependencies: [
-            "DicomIO", "NiftiIO", "ArrayFiles", "Console", "Support", "Datasets", .product(name: "Yams", package: "Yams"),
+            "DicomIO", "NiftiIO", "ArrayFiles", "Console", "Support", "Datasets",
         ]),
         .target(name: "Phantoms", dependencies: ["DicomIO", "NiftiIO", "ArrayFiles", "Console", "Support"]),
 
