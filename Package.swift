@@ -81,7 +81,7 @@ let package = Package(
 
         // Methods: weighted experts (Bransby et al. 2024) and their baselines; segmentation blocks (Ozdemir et al. 2018)
         .target(name: "Incremental", dependencies: ["Training", "Metrics", "Reporting", "NeuralNet", "DataLoading", "TensorCore", "ArrayFiles",
-                                                    .product(name: "Yams", package: "Yams")]),
+                                                    "Support"]),
         .target(name: "Segmentation", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "ArrayFiles"]),
 
         // Workflows that span ingestion and learning (the demo)

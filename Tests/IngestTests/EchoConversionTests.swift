@@ -90,6 +90,18 @@ enum PhantomFixture {
         #expect(text.contains("misc/IMG_J2K1.dcm: failed: unsupported transfer syntax JPEG 2000"))
     }
 
+    /// The converter's `limits:` reach the readers: with at most 4 frames a file, every phantom
+    /// cine of site d (more frames than that) fails alone, naming the limit, and nothing converts.
+    @Test func converterLimitsReachTheReaders() throws {
+        let out = TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let summary = try PhantomFixture.convert("d", into: out) { $0.limits.maxFrames = 4 }
+        let failed = summary.report.files.filter { $0.outcome == .failed }
+        #expect(summary.report.totals["converted"] ?? 0 == 0)
+        #expect(failed.count == 3 * EchoPhantomSite.named("d")!.views.count)
+        for file in failed { #expect(file.reason?.contains("max_frames = 4") == true, "\(file.source): \(file.reason ?? "no reason")") }
+    }
+
     @Test func unmappedLabelsFailTheRunListingEachWithItsCount() throws {
         let out = TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: out) }

@@ -1,5 +1,6 @@
 @testable import Ingest
 import ArrayFiles
+import DicomIO
 import Foundation
 import Support
 import TestSupport
@@ -107,6 +108,13 @@ import Testing
     @Test func unknownKeysAreErrors() throws {
         #expect { try load(minimal + "unmaped: skip\n") } throws: { "\($0)".contains("unmaped") }
         #expect { try load(minimal + "geometry: {sise: [64, 64]}\n") } throws: { "\($0)".contains("sise") }
+    }
+
+    @Test func readerLimitsAreConfigurable() throws {
+        #expect(try load(minimal).limits == DicomLimits())
+        let tight = try load(minimal + "limits: {max_frames: 100}\n").limits
+        #expect(tight.maxFrames == 100 && tight.maxPixelsPerFrame == DicomLimits().maxPixelsPerFrame)
+        #expect { try load(minimal + "limits: {max_frame: 100}\n") } throws: { "\($0)".contains("max_frame") }
     }
 
     @Test func badEnumListsTheChoices() throws {

@@ -1,6 +1,6 @@
 import ArrayFiles
 import Foundation
-import Yams
+import Support
 
 /// The settings a run or a model was made with, written as `config.resolved.yaml` beside its
 /// outputs (sorted keys: the same settings always give the same bytes, which is also how a
@@ -8,11 +8,7 @@ import Yams
 public enum ResolvedConfig {
     public static let file = "config.resolved.yaml"
 
-    public static func text<T: Encodable>(_ settings: T) throws -> String {
-        let encoder = YAMLEncoder()
-        encoder.options.sortKeys = true
-        return try encoder.encode(settings)
-    }
+    public static func text<T: Encodable>(_ settings: T) throws -> String { try ConfigLoader.yaml(settings) }
 
     public static func write<T: Encodable>(_ settings: T, to folder: URL) throws {
         try AtomicFile.ensureDirectory(folder)

@@ -9,10 +9,12 @@ import Support
 public struct EchoCineProcessor: Sendable {
     public let geometry: GeometrySpec
     public let frames: FrameSpec
+    public let limits: DicomLimits
 
-    public init(geometry: GeometrySpec, frames: FrameSpec) {
+    public init(geometry: GeometrySpec, frames: FrameSpec, limits: DicomLimits = .standard) {
         self.geometry = geometry
         self.frames = frames
+        self.limits = limits
     }
 
     /// What became of one cine.
@@ -41,7 +43,7 @@ public struct EchoCineProcessor: Sendable {
 
     public func process(path: String, innerWorkers: Int = 1) throws -> Output {
         let file = try DicomFile(path: path)
-        let decoder = try FrameDecoder(file: file)
+        let decoder = try FrameDecoder(file: file, limits: limits)
         let selection = FrameSampler.samples(frameCount: decoder.frameCount, spec: frames)
         guard !selection.isEmpty else {
             let span = (frames.framesPerSample - 1) * frames.stride + 1
@@ -50,7 +52,7 @@ public struct EchoCineProcessor: Sendable {
         let rows = decoder.rows, columns = decoder.columns
         let grey = Greyscale(columns: columns, samples: decoder.outputSamples, type: decoder.outputType,
                              bitsStored: decoder.pixels.bitsStored)
-        let pool = DecoderPool(primary: decoder, path: path, workers: innerWorkers)
+        let pool = DecoderPool(primary: decoder, path: path, limits: limits, workers: innerWorkers)
 
         // 1. Where to look: the ultrasound region, or the whole image.
         let fullImage = PixelBox(x0: 0, y0: 0, x1: columns - 1, y1: rows - 1)
@@ -198,13 +200,15 @@ public struct EchoCineProcessor: Sendable {
 /// runs, so JPEG fragments are read in order within each run.
 final class DecoderPool {
     private let path: String
+    private let limits: DicomLimits
     private let workers: Int
     private var decoders: [FrameDecoder?]
     private let lock = NSLock()
     private(set) var decodedCount = 0
 
-    init(primary: FrameDecoder, path: String, workers: Int) {
+    init(primary: FrameDecoder, path: String, limits: DicomLimits, workers: Int) {
         self.path = path
+        self.limits = limits
         self.workers = max(1, workers)
         decoders = [primary] + [FrameDecoder?](repeating: nil, count: max(0, workers - 1))
     }
@@ -213,7 +217,7 @@ final class DecoderPool {
         lock.lock()
         defer { lock.unlock() }
         if let existing = decoders[worker] { return existing }
-        let created = try FrameDecoder(file: DicomFile(path: path))
+        let created = try FrameDecoder(file: DicomFile(path: path), limits: limits)
         decoders[worker] = created
         return created
     }

@@ -66,7 +66,7 @@ public struct EchoConversion: DatasetConverter {
                 return ScannedFile(input: input, failure: nil, rawLabel: nil, patientKey: "", patientKeySource: "",
                                    studyUID: nil, seriesUID: nil, sopUID: nil, identifyingTokens: [])
             }
-            return HeaderScan.scan(input, labels: labelReader)
+            return HeaderScan.scan(input, labels: labelReader, limits: config.limits)
         }
         scanProgress.finish()
         let tokens = IdentifyingTokens(scanned.flatMap(\.identifyingTokens))
@@ -114,7 +114,7 @@ public struct EchoConversion: DatasetConverter {
         let workers = request.workers
         return Plan(taxonomy: taxonomy, labelMap: labelMap, privacy: privacy, tokens: tokens, scanned: scanned, fates: fates, unmapped: unmapped,
                     ignored: ignored, eligible: eligible, assignment: assignment,
-                    processor: EchoCineProcessor(geometry: config.geometry, frames: config.frames),
+                    processor: EchoCineProcessor(geometry: config.geometry, frames: config.frames, limits: config.limits),
                     innerWorkers: max(1, workers / max(1, min(workers, eligible.count))))
     }
 

@@ -1,3 +1,4 @@
+import DicomIO
 import Foundation
 import Support
 
@@ -23,9 +24,11 @@ public struct EchoConverterConfig: ConverterSettings, Equatable {
     public var output = OutputSpec()
     public var split = SplitSpec()
     public var privacy = PrivacySpec()
+    /// The readers' sanity limits (frames, pixels per frame); a file beyond one fails alone.
+    public var limits = DicomLimits()
 
     enum CodingKeys: String, CodingKey {
-        case version, site, dataset, taxonomy, input, label, unmapped, geometry, frames, output, split, privacy
+        case version, site, dataset, taxonomy, input, label, unmapped, geometry, frames, output, split, privacy, limits
         case labelMap = "label_map"
     }
 
@@ -47,6 +50,7 @@ public struct EchoConverterConfig: ConverterSettings, Equatable {
         geometry = try c.decodeIfPresent(GeometrySpec.self, forKey: .geometry) ?? GeometrySpec()
         frames = try c.decodeIfPresent(FrameSpec.self, forKey: .frames) ?? FrameSpec()
         output = try c.decodeIfPresent(OutputSpec.self, forKey: .output) ?? OutputSpec()
+        limits = try c.decodeIfPresent(DicomLimits.self, forKey: .limits) ?? DicomLimits()
         try validate()
     }
 

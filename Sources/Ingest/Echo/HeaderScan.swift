@@ -112,7 +112,7 @@ public enum HeaderScan {
     static let dateTags = [DicomTag.patientBirthDate, .studyDate, DicomTag(0x0008, 0x0021), DicomTag(0x0008, 0x0022), DicomTag(0x0008, 0x0023)]
 
     /// Reads the header of one file (pixel data stays on disk).
-    public static func scan(_ input: InputFile, labels: LabelReader) -> ScannedFile {
+    public static func scan(_ input: InputFile, labels: LabelReader, limits: DicomLimits = .standard) -> ScannedFile {
         var result = ScannedFile(input: input, failure: nil, rawLabel: nil, patientKey: "file:" + input.relativePath,
                                  patientKeySource: "file", studyUID: nil, seriesUID: nil, sopUID: nil, identifyingTokens: [])
         let file: DicomFile
@@ -126,7 +126,7 @@ public enum HeaderScan {
         // Decodability is checked now (transfer syntax, pixel module, frames present), without
         // decoding, so that files that cannot convert take no place in the patient splits.
         do {
-            _ = try FrameDecoder(file: file)
+            _ = try FrameDecoder(file: file, limits: limits)
         } catch {
             result.failure = "\(error)"
             return result

@@ -1,4 +1,5 @@
 import Foundation
+import NiftiIO
 import Support
 
 /// A site's MR converter (`converters/<site>.yaml`, read by `medcil convert mr`): which
@@ -26,9 +27,11 @@ public struct MRConverterConfig: ConverterSettings, Equatable {
     public var split = SplitSpec()
     public var output = MROutputSpec()
     public var privacy = PrivacySpec()
+    /// The reader's sanity limit (bytes per volume); a file beyond it fails alone.
+    public var limits = NiftiLimits()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case version, site, dataset, taxonomy, sequence, input, pairing, geometry, intensity, split, output, privacy
+        case version, site, dataset, taxonomy, sequence, input, pairing, geometry, intensity, split, output, privacy, limits
         case labelMap = "label_map"
         case unlistedValues = "unlisted_values"
     }
@@ -52,6 +55,7 @@ public struct MRConverterConfig: ConverterSettings, Equatable {
         geometry = try c.decodeIfPresent(MRGeometrySpec.self, forKey: .geometry) ?? MRGeometrySpec()
         intensity = try c.decodeIfPresent(MRIntensitySpec.self, forKey: .intensity) ?? MRIntensitySpec()
         output = try c.decodeIfPresent(MROutputSpec.self, forKey: .output) ?? MROutputSpec()
+        limits = try c.decodeIfPresent(NiftiLimits.self, forKey: .limits) ?? NiftiLimits()
         try validate()
     }
 

@@ -13,6 +13,7 @@ public struct MRVolumeProcessor: Sendable {
     public let labelMap: MRLabelMap
     public let unlisted: MRUnlistedPolicy
     public let affineTolerance: Double
+    public let limits: NiftiLimits
     /// Most pixels a side of a slice after in-plane resampling (a 16384-pixel side is 8 m at
     /// 0.5 mm; anything beyond comes from a broken header).
     static let maxResampledSide = 16384
@@ -23,6 +24,7 @@ public struct MRVolumeProcessor: Sendable {
         self.labelMap = labelMap
         unlisted = config.unlistedValues
         affineTolerance = config.pairing.affineTolerance
+        limits = config.limits
     }
 
     /// Why a pair cannot be converted: which of the two files, and one line saying why.
@@ -77,8 +79,8 @@ public struct MRVolumeProcessor: Sendable {
                         sink: (Int, [Float], [UInt8]) throws -> Void) throws -> Result {
         func fail(_ culprit: Failure.Culprit, _ reason: String) -> Failure { Failure(culprit: culprit, reason: reason) }
         let imageFile: NiftiFile, labelFile: NiftiFile
-        do { imageFile = try NiftiFile(path: imageURL.path) } catch { throw fail(.image, "image: \(error)") }
-        do { labelFile = try NiftiFile(path: labelURL.path) } catch { throw fail(.label, "label volume: \(error)") }
+        do { imageFile = try NiftiFile(path: imageURL.path, limits: limits) } catch { throw fail(.image, "image: \(error)") }
+        do { labelFile = try NiftiFile(path: labelURL.path, limits: limits) } catch { throw fail(.label, "label volume: \(error)") }
         let ih = imageFile.header, lh = labelFile.header
         for (culprit, header) in [(Failure.Culprit.image, ih), (.label, lh)] where header.volumeShape.dropFirst(3).contains(where: { $0 > 1 }) {
             throw fail(culprit, "\(culprit == .image ? "image" : "label volume"): \(header.shape.count)D volume (shape \(Self.format(header.shape))) where a 3D volume is expected")
