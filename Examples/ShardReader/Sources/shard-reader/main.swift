@@ -7,6 +7,7 @@ import DataLoading
 import Foundation
 import Ingest
 import Phantoms
+import Support
 
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("shard-reader: \(message)\n".utf8))
@@ -29,7 +30,8 @@ do {
     let raw = work.appendingPathComponent("raw")
     _ = try EchoPhantomExporter.export(site: site, to: raw, perView: 2, seed: 3, faults: false, workers: 2, progress: .off)
     let summary = try EchoConversion(config: config, configURL: converterURL, inputRoot: raw.appendingPathComponent("site-\(site.name)"),
-                                     outputRoot: work.appendingPathComponent("out"), workers: 2, progressMode: .off).run()
+                                     outputRoot: work.appendingPathComponent("out"), stateRoot: work.appendingPathComponent("state"),
+                                     workers: 2, progressMode: .off).run()
 
     let dataset = try ShardDataset(folder: summary.datasetDirectory, split: "train")
     guard dataset.count > 0 else { fail("\(summary.datasetDirectory.path): no training samples") }
