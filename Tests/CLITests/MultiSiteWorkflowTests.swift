@@ -29,11 +29,7 @@ import TestSupport
         let root = TestPaths.temporaryDirectory("medcil-workflow")
         defer { try? FileManager.default.removeItem(at: root) }
         func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
-        func medcil(_ arguments: [String]) throws -> String {
-            let result = try Binary.run(arguments + ["--progress", "off", "--threads", "2"])
-            #expect(result.status == 0, "medcil \(arguments.joined(separator: " ")):\n\(result.output)")
-            return result.output
-        }
+        let medcil = Binary.succeeding
         let quick = ["--epochs", "4", "--batch-size", "32", "--learning-rate", "0.003"]
 
         // Each hospital converts its own export into its own folder.

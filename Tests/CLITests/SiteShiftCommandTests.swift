@@ -11,11 +11,7 @@ import TestSupport
         let root = TestPaths.temporaryDirectory("medcil-site-shift-cli")
         defer { try? FileManager.default.removeItem(at: root) }
         func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
-        func medcil(_ arguments: [String]) throws -> String {
-            let result = try Binary.run(arguments + ["--progress", "off", "--threads", "2"])
-            #expect(result.status == 0, "medcil \(arguments.joined(separator: " ")):\n\(result.output)")
-            return result.output
-        }
+        let medcil = Binary.succeeding
         _ = try medcil(["phantom", "echo", "--out", path("raw"), "--sites", "b,d", "--per-view", "6", "--seed", "3", "--no-faults"])
         for site in ["b", "d"] {
             _ = try medcil(["convert", "echo", "--config", "converters/phantom-echo-\(site).yaml", "--input", path("raw/site-\(site)"),
@@ -34,5 +30,14 @@ import TestSupport
         // One dataset is not a comparison.
         let single = try Binary.run(["site-shift", path("shards/phantom-echo-b")])
         #expect(single.status != 0 && single.output.contains("at least two"))
+    }
+}
+
+extension Binary {
+    /// Runs medcil quietly on two threads, expecting success; returns its output.
+    static func succeeding(_ arguments: [String]) throws -> String {
+        let result = try run(arguments + ["--progress", "off", "--threads", "2"])
+        #expect(result.status == 0, "medcil \(arguments.joined(separator: " ")):\n\(result.output)")
+        return result.output
     }
 }
