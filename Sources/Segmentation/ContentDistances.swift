@@ -19,7 +19,8 @@ public final class ContentDistances: DistanceRows, @unchecked Sendable {
     private let features: MappedNpy
 
     /// Runs `extractor` on `images` [N, C, H, W] in batches and stores its layer activations
-    /// ([B, F_l, h_l, w_l] each, any rank with the batch first) in `scratch` (a `.npy` path).
+    /// ([B, F_l, h_l, w_l] each, any rank with the batch first) in `scratch` (a `.npy` path,
+    /// written atomically; the caller removes it when the selection is done).
     public init(images: Tensor, batchSize: Int = 8, scratch: URL, extractor: (Tensor) throws -> [Tensor]) throws {
         guard images.rank == 4, images.shape[0] > 0, batchSize > 0 else {
             throw SegmentationError.invalid("content distances need images [N, C, H, W] with N > 0 and a positive batch size, not \(images.shape)")

@@ -22,10 +22,14 @@ public struct MonteCarloDropout: Sendable {
     }
 
     /// u(x, c) for every slice of `images` [N, channels, H, W] and every class c of head
-    /// `head`: [N][classes]. The model is left in the training mode it had, with MC dropout off.
-    public func uncertainties(model: UNet, head: Int, images: Tensor) throws -> [[Double]] {
+    /// `head`: [N][classes]. Slices go through in batches of `batchSize`, each batch T times,
+    /// so memory holds one batch's running statistics. The model is left in the training mode
+    /// it had, with MC dropout off.
+    public func uncertainties(model: UNet, head: Int, images: Tensor, batchSize: Int = 8) throws -> [[Double]] {
         guard passes >= 1 else { throw SegmentationError.invalid("MC dropout needs at least one pass, not \(passes)") }
-        guard images.rank == 4 else { throw SegmentationError.invalid("MC dropout needs images [N, C, H, W], not \(images.shape)") }
+        guard images.rank == 4, images.shape[0] > 0, batchSize > 0 else {
+            throw SegmentationError.invalid("MC dropout needs images [N, C, H, W] with N > 0 and a positive batch size, not \(images.shape)")
+        }
         guard model.heads.indices.contains(head) else {
             throw SegmentationError.invalid("the model has \(model.heads.count) heads; there is no head \(head)")
         }
@@ -37,6 +41,14 @@ public struct MonteCarloDropout: Sendable {
             for layer in dropouts { layer.monteCarlo = false }
             model.train(wasTraining)
         }
+        let n = images.shape[0]
+        return stride(from: 0, to: n, by: batchSize).flatMap { start in
+            batchUncertainties(model: model, head: head, images: images.slice(axis: 0, start..<min(start + batchSize, n)))
+        }
+    }
+
+    /// T passes over one batch (dropout already switched as wanted).
+    private func batchUncertainties(model: UNet, head: Int, images: Tensor) -> [[Double]] {
         // Welford's running mean and sum of squared deviations per (slice, class, pixel): an
         // exactly repeated value adds exactly zero.
         var mean: [Double] = [], squares: [Double] = []

@@ -19,7 +19,7 @@ func smallUNet(seed: UInt64, heads: [Int] = [2]) -> UNet {
         NeuralNetRandom.seed(1)
         let model = UNet(inChannels: 1, base: 2, heads: [2], dropout: 0.5)
         let images = Tensor.normal([3, 1, 32, 32], generator: RandomGenerator(seed: 9))
-        let off = try MonteCarloDropout(passes: 5, dropoutActive: false).uncertainties(model: model, head: 0, images: images)
+        let off = try MonteCarloDropout(passes: 5, dropoutActive: false).uncertainties(model: model, head: 0, images: images, batchSize: 2)
         #expect(off.count == 3 && off.allSatisfy { $0.count == 2 && $0.allSatisfy { $0 == 0 } })
         let on = try MonteCarloDropout(passes: 5).uncertainties(model: model, head: 0, images: images)
         #expect(on.allSatisfy { $0.allSatisfy { $0 > 0 } }, "\(on)")
@@ -40,7 +40,7 @@ func smallUNet(seed: UInt64, heads: [Int] = [2]) -> UNet {
         let dropouts = model.namedModules().compactMap { $0.1 as? Dropout }
         func reseed() { for (k, layer) in dropouts.enumerated() { layer.reseed(UInt64(100 + k)) } }
         reseed()
-        let u = try MonteCarloDropout(passes: 4).uncertainties(model: model, head: 0, images: images)
+        let u = try MonteCarloDropout(passes: 4).uncertainties(model: model, head: 0, images: images, batchSize: 2)
         reseed()
         model.eval()
         for layer in dropouts { layer.monteCarlo = true }

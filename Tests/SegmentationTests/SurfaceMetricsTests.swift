@@ -142,3 +142,40 @@ func ellipsoid(_ shape: [Int], centre: [Double], radii: [Double]) -> [Bool] {
         }
     }
 }
+
+@Suite struct SegmentationEvaluationTests {
+    /// Two volumes, two structures; the scores are the metrics of the reassembled volumes, and
+    /// the summaries and forgetting are their plain means and differences.
+    @Test func scoresSummariesAndForgetting() throws {
+        var reference = SliceStacks(height: 2, width: 3), good = SliceStacks(height: 2, width: 3), bad = SliceStacks(height: 2, width: 3)
+        let r: [[Int]] = [[1, 1, 0, 2, 2, 0], [1, 0, 0, 2, 0, 0]]
+        let g: [[Int]] = [[1, 1, 0, 2, 2, 2], [1, 0, 0, 2, 0, 0]]
+        let b: [[Int]] = [[0, 0, 0, 2, 2, 0], [0, 0, 0, 2, 0, 0]]
+        for volume in ["v1", "v2"] {
+            for k in 0..<2 {
+                try reference.add(volume: volume, index: k, labels: r[k])
+                try good.add(volume: volume, index: k, labels: g[k])
+                try bad.add(volume: volume, index: k, labels: volume == "v1" ? b[k] : g[k])
+            }
+        }
+        let structures = [SegmentationEvaluation.Structure(name: "humerus", label: 1), .init(name: "scapula", label: 2)]
+        let spacing = ["v1": [3.0, 1, 1], "v2": [3.0, 1, 1]]
+        let before = try SegmentationEvaluation.evaluate(predicted: good, reference: reference, structures: structures, spacing: spacing)
+        let after = try SegmentationEvaluation.evaluate(predicted: bad, reference: reference, structures: structures, spacing: spacing)
+        #expect(before.count == 4)
+        // Humerus is predicted exactly before; scapula has one extra voxel: Dice 2·3 / (4 + 3).
+        #expect(before.filter { $0.structure == "humerus" }.allSatisfy { $0.scores.dice == 1 && $0.scores.assd == 0 })
+        #expect(before.filter { $0.structure == "scapula" }.allSatisfy { abs($0.scores.dice - 6.0 / 7) <= 1e-12 })
+        // After: humerus is gone in v1 (Dice 0, distances undefined) and still exact in v2.
+        let summary = try SegmentationEvaluation.summary(after, structure: "humerus")
+        #expect(summary.volumes == 2 && summary.dice == 0.5 && summary.undefinedDistances == 1 && summary.assd == 0)
+        let forgetting = try SegmentationEvaluation.forgetting(before: before, after: after, structure: "humerus")
+        #expect(forgetting.perVolume == ["v1": 1, "v2": 0] && forgetting.mean == 0.5)
+        #expect(throws: SegmentationError.self) {
+            try SegmentationEvaluation.evaluate(predicted: good, reference: reference, structures: structures, spacing: ["v1": [1, 1, 1]])
+        }
+        #expect(throws: SegmentationError.self) {
+            try SegmentationEvaluation.forgetting(before: before, after: Array(after.prefix(1)), structure: "humerus")
+        }
+    }
+}
