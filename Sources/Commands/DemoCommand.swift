@@ -19,7 +19,7 @@ struct Demo: ParsableCommand {
         Prints one comparison table and writes report.html, metrics.json and everything else under --out. \
         Run again with the same --out after a kill, the incremental training continues from its last finished stage or epoch.
 
-        The default settings are scaled to finish in about 4 minutes on 2 cores, well inside 15 (printed at the start); --full runs \
+        The default settings are scaled to finish in about 8 minutes on 2 cores, well inside 15 (printed at the start); --full runs \
         those of Bransby et al. 2024 (ResNet-18 width 64 at 112x112, 200 epochs), which takes days on a CPU. --config overrides single \
         keys of the experiment settings (the YAML keys of `medcil experiment run --config`).
         """

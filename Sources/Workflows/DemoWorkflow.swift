@@ -98,7 +98,7 @@ public struct DemoPreset {
     public var perView: Int
     public var settings: ExperimentSettings
 
-    /// Sized for about 4 minutes on 2 cores (the budget is 15): ResNet-18 (CIFAR stem) of width 8 at 64x64.
+    /// Sized for about 8 minutes on 2 cores, the site classifier included (the budget is 15): ResNet-18 (CIFAR stem) of width 8 at 64x64.
     public static var quick: DemoPreset {
         var settings = ExperimentSettings()
         settings.classifier = ClassifierSpec(architecture: .resnet18, width: 8, inChannels: 1, inputSize: 64, dropout: 0.1, classes: [])
