@@ -31,6 +31,7 @@ public struct ConversionSummary<Description: Sendable, Report: Sendable>: Sendab
         lines.append(String(format: "  throughput: %d %@s in %.2f s (%@ %@s/s), %d %@ (%@ %@/s)",
                             throughputUnits, unit, seconds, ProgressReporter.rate(Double(throughputUnits) / max(seconds, 1e-9)), unit,
                             work, vocabulary.work, ProgressReporter.rate(Double(work) / max(seconds, 1e-9)), vocabulary.workCounter))
+        lines.append("  peak memory: \(PeakMemory.text) resident")
         lines.append("  outputs: \(datasetDirectory.path)")
         return lines.joined(separator: "\n")
     }
