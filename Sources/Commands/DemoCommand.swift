@@ -25,6 +25,10 @@ struct Demo: ParsableCommand {
         """
     )
 
+    @Argument(help: ArgumentHelp("The part to run alone; all parts when omitted.",
+                                 discussion: DemoWorkflow.parts.map { "\($0.name): \($0.summary)" }.joined(separator: "\n")))
+    var part: String?
+
     @Option(help: "Output folder.")
     var out: String = "medcil-demo"
 
@@ -40,7 +44,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Seed for the phantom data.")
     var seed: UInt64 = 7
 
-    @Option(help: "Experiment settings (YAML) over the demo's.")
+    @Option(help: "Experiment settings (YAML) over the experts part's.")
     var config: String?
 
     @OptionGroup var shared: SharedOptions
@@ -52,17 +56,20 @@ struct Demo: ParsableCommand {
         guard FileManager.default.fileExists(atPath: converters) else {
             throw ValidationError("converter folder '\(converters)' not found: run from the repository root or pass --converters")
         }
+        if let part, DemoWorkflow.part(named: part) == nil {
+            throw ValidationError("unknown part '\(part)'; parts: \(DemoWorkflow.parts.map(\.name).joined(separator: ", "))")
+        }
         if let config, !FileManager.default.fileExists(atPath: config) { throw ValidationError("--config \(config) not found") }
     }
 
     func run() throws {
         Parallel.threads = shared.workerCount
-        var preset = full ? DemoPreset.full : DemoPreset.quick
-        if let perView { preset.perView = perView }
-        if let config { preset.settings = try ConfigLoader.load(ExperimentSettings.self, from: URL(fileURLWithPath: config), over: preset.settings) }
-        var demo = DemoWorkflow(out: URL(fileURLWithPath: out), converters: URL(fileURLWithPath: converters), preset: preset, seed: seed,
-                                workers: shared.workerCount, progressMode: shared.progress.mode)
-        demo.stageProgress = StageBars(mode: shared.progress.mode).report
+        var context = DemoContext(out: URL(fileURLWithPath: out), converters: URL(fileURLWithPath: converters), seed: seed,
+                                  workers: shared.workerCount, progressMode: shared.progress.mode, full: full)
+        context.perView = perView
+        context.experimentConfig = config.map { URL(fileURLWithPath: $0) }
+        context.stageProgress = StageBars(mode: shared.progress.mode).report
+        let demo = DemoWorkflow(context: context, only: part.map { [$0] } ?? [])
         try demo.run()
     }
 }

@@ -1,134 +1,104 @@
 import Console
 import Foundation
-import Incremental
-import Ingest
-import Metrics
-import Phantoms
-import Support
-import Training
 
-/// `medcil demo` as a library: phantom echo exports of four sites (broken files among them),
-/// their conversion with each site's converter, the multi-site class-incremental comparison of
-/// every registered method with the sites arriving in the order a, b, c, d, and the table.
-public struct DemoWorkflow {
+/// What every part of `medcil demo` receives from the command line.
+public struct DemoContext {
+    /// The demo's root folder; each part writes below it.
     public var out: URL
     public var converters: URL
-    public var preset: DemoPreset
-    /// Seed of the phantom data (and of the phantoms' fixed identifier salt).
+    /// Seed of the phantom data.
     public var seed: UInt64
     public var workers: Int
     public var progressMode: ProgressReporter.Mode
-    /// Progress of the experiment's stages: (label, done, total).
+    /// The reference works' settings instead of the 2-core ones.
+    public var full: Bool
+    /// Phantom cines per view and site, when the command line gives it.
+    public var perView: Int?
+    /// Experiment settings (YAML) over the experts part's preset.
+    public var experimentConfig: URL?
+    /// Progress of a part's stages: (label, done, total).
     public var stageProgress: (String, Int, Int) -> Void = { _, _, _ in }
     /// Where the demo's lines go.
     public var say: (String) -> Void = { print($0) }
-    public var registry: MethodRegistry = .builtIn
 
-    public init(out: URL, converters: URL, preset: DemoPreset, seed: UInt64, workers: Int, progressMode: ProgressReporter.Mode) {
-        self.out = out; self.converters = converters; self.preset = preset
-        self.seed = seed; self.workers = workers; self.progressMode = progressMode
-    }
-
-    @discardableResult
-    public func run() throws -> RunEvaluation {
-        let exports = out.appendingPathComponent("exports"), shards = out.appendingPathComponent("shards")
-        let started = Date()
-        let size = preset.settings.classifier.inputSize
-        say(preset.describe(threads: workers))
-
-        say("\n== 1/4 phantom exports (\(preset.perView) cines per view, seed \(seed)) -> \(exports.path)")
-        for site in EchoPhantomSite.all {
-            let summary = try EchoPhantomExporter.export(site: site, to: exports, perView: preset.perView, seed: seed, faults: true,
-                                                         workers: workers, progress: progressMode)
-            say("   site \(site.name): \(summary.files) cines + \(summary.faults.count) unusable files  (\(site.summary))")
-        }
-
-        say("\n== 2/4 conversion at \(size)x\(size) -> \(shards.path)")
-        // Phantoms identify no one, so the demo's identifier salt is fixed (derived from the
-        // seed) instead of random: sample ids, and with them loading order and every number of
-        // the run, are then the same on every machine. It sits in the demo's own state folder
-        // under its own name and is passed explicitly, so that no later conversion takes it
-        // for a default salt (those are random, one per output folder).
-        let state = out.appendingPathComponent("state")
-        let saltURL = state.appendingPathComponent("demo-salt")
-        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-        try Data(SHA256.hash(Array("medcil demo phantoms, seed \(seed)".utf8))).write(to: saltURL, options: .atomic)
-        var datasets: [URL] = []
-        for site in EchoPhantomSite.all {
-            let configURL = converters.appendingPathComponent("phantom-echo-\(site.name).yaml")
-            var converter = try ConfigLoader.load(EchoConverterConfig.self, from: configURL)
-            converter.geometry.size = [size, size]
-            converter.privacy.saltFile = saltURL.path
-            let conversion = EchoConversion(config: converter, configURL: configURL, inputRoot: exports.appendingPathComponent("site-\(site.name)"),
-                                            outputRoot: shards, stateRoot: state, workers: workers, progressMode: progressMode)
-            let summary = try conversion.run()
-            say(summary.text.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
-            datasets.append(summary.datasetDirectory)
-        }
-        // How far apart the converted sites are (the premise of weighted experts).
-        let shift = try SiteClassifier.measure(datasets: datasets)
-        say("\n" + shift.text.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
-
-        say("\n== 3/4 incremental training: sites arrive in the order \(EchoPhantomSite.all.map(\.name).joined(separator: ", "))")
-        let run = out.appendingPathComponent("run")
-        let experiment = IncrementalExperiment(sites: datasets, settings: preset.settings, folder: run, registry: registry)
-        experiment.progress = stageProgress
-        experiment.log = say
-        let evaluation = try experiment.runAndEvaluate()
-
-        say("\n== 4/4 evaluation (from the saved predictions; `medcil evaluate --run \(run.path)` recomputes it)")
-        say("\nAfter the last site, pooled over every site's test set:\n")
-        say(evaluation.comparisonTable)
-        for method in evaluation.methods where method.meanExpertWeights != nil && method.learntExpertWeights == true {
-            say("\nMean expert weight of \(method.method) on each site's test samples (rows: test site; columns: expert):")
-            say(evaluation.expertWeightTable(method: method.method))
-            if let own = evaluation.sitesWhereOwnExpertWeighsMost(method: method.method) {
-                say("own expert weighs most on \(own.count) of \(evaluation.sites.count) sites\(own.isEmpty ? "" : ": " + own.joined(separator: ", "))"
-                    + " (Bransby et al. 2024 expect all; an expert that knows every class of another site can win that site)")
-            }
-        }
-        say("\nreport: \(run.appendingPathComponent("report.html").path)")
-        say(String(format: "demo finished in %.1f min", Date().timeIntervalSince(started) / 60))
-        return evaluation
+    public init(out: URL, converters: URL, seed: UInt64, workers: Int, progressMode: ProgressReporter.Mode, full: Bool) {
+        self.out = out; self.converters = converters; self.seed = seed
+        self.workers = workers; self.progressMode = progressMode; self.full = full
     }
 }
 
-/// The sizes the demo runs at.
-public struct DemoPreset {
-    public var perView: Int
-    public var settings: ExperimentSettings
+/// One part of `medcil demo`: one method family on phantom data, ending in its table.
+public protocol DemoPart {
+    /// The name `medcil demo NAME` runs it by.
+    static var name: String { get }
+    /// One line for the command's help.
+    static var summary: String { get }
+    init(context: DemoContext) throws
+    /// Runs the part and returns its final table, which the demo repeats at the end.
+    func runPart() throws -> String
+}
 
-    /// Sized for about 8 minutes on 2 cores, the site classifier included (the budget is 15): ResNet-18 (CIFAR stem) of width 8 at 64x64.
-    public static var quick: DemoPreset {
-        var settings = ExperimentSettings()
-        settings.classifier = ClassifierSpec(architecture: .resnet18, width: 8, inChannels: 1, inputSize: 64, dropout: 0.1, classes: [])
-        let training = TrainingSettings(epochs: 12, batchSize: 32, learningRate: 2e-3, seed: 10)
-        settings.base = training
-        settings.expert = training
-        settings.combined = training
-        settings.fineTune = training
-        settings.fusion = ScoreFusion.Settings(epochs: 30, batchSize: 64, learningRate: 1e-3, seed: 10)
-        settings.featurePasses = 2
-        return DemoPreset(perView: 12, settings: settings)
+/// A part's registry entry (a struct, not an existential metatype, which Swift 6.3's SIL
+/// generation crashes on in closures).
+public struct DemoPartEntry {
+    public var name: String
+    public var summary: String
+    public var run: (DemoContext) throws -> String
+
+    public init<Part: DemoPart>(_ part: Part.Type) {
+        name = Part.name
+        summary = Part.summary
+        run = { try Part(context: $0).runPart() }
+    }
+}
+
+/// `medcil demo` as a library: the registered parts in order, or the one named, then each
+/// part's table once more and the total time.
+public struct DemoWorkflow {
+    /// Every part, in the order `medcil demo` runs them. A new part is one file plus one entry.
+    public static let parts: [DemoPartEntry] = [DemoPartEntry(ExpertsDemo.self)]
+
+    public static func part(named name: String) -> DemoPartEntry? {
+        parts.first { $0.name == name }
     }
 
-    /// The settings of Bransby et al. 2024 (their table of hyper-parameters: ResNet-18 width 64
-    /// at 112x112, Adam 1e-3, batch 64, 200 epochs; fusion 50 epochs on 5 augmented passes).
-    public static var full: DemoPreset {
-        var settings = ExperimentSettings()
-        settings.classifier = ClassifierSpec(architecture: .resnet18, width: 64, inChannels: 1, inputSize: 112, dropout: 0.1, classes: [])
-        return DemoPreset(perView: 30, settings: settings)
+    public var context: DemoContext
+    /// The parts to run (names); all when empty.
+    public var only: [String]
+
+    public init(context: DemoContext, only: [String] = []) {
+        self.context = context
+        self.only = only
     }
 
-    public func describe(threads: Int) -> String {
-        let s = settings, c = s.classifier
-        return """
-        medcil demo settings (\(threads) threads):
-          data:        4 phantom sites, \(perView) cines per view, converted at \(c.inputSize)x\(c.inputSize)
-          classifiers: \(c.architecture.rawValue) width \(c.width), dropout \(c.dropout); Adam lr \(s.base.learningRate), batch \(s.base.batchSize), \
-        epochs base \(s.base.epochs) / expert \(s.expert.epochs) / combined \(s.combined.epochs) / fine-tune \(s.fineTune.epochs), best validation epoch kept
-          fusion:      \(s.fusion.epochs) epochs, batch \(s.fusion.batchSize), lr \(s.fusion.learningRate), features from \(s.featurePasses) augmented passes
-          methods:     \(s.methods.joined(separator: ", "))
-        """
+    public func run() throws {
+        let started = Date()
+        var selected: [DemoPartEntry] = []
+        for name in only {
+            guard let part = Self.part(named: name) else {
+                throw DemoError("unknown demo part '\(name)'; parts: \(Self.parts.map { $0.name }.joined(separator: ", "))")
+            }
+            selected.append(part)
+        }
+        if selected.isEmpty { selected = Self.parts }
+        var tables: [(String, String, Double)] = []
+        for part in selected {
+            let partStarted = Date()
+            context.say("\n######## demo part '\(part.name)': \(part.summary)")
+            let table = try part.run(context)
+            tables.append((part.name, table, Date().timeIntervalSince(partStarted)))
+        }
+        if selected.count > 1 {
+            context.say("\n######## summary")
+            for (name, table, seconds) in tables {
+                context.say(String(format: "\n%@ (%.1f min):\n", name, seconds / 60) + table)
+            }
+        }
+        context.say(String(format: "\ndemo finished in %.1f min", Date().timeIntervalSince(started) / 60))
     }
+}
+
+public struct DemoError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
