@@ -19,7 +19,8 @@ struct Train: ParsableCommand {
           2. each site k: medcil train expert --base models/base --shards K --out models/expert-k
           3. each site:   medcil features export --experts models/base models/expert-k ... --shards K --out features/k
           4. anywhere:    medcil train fusion --method nmd-wsf --features features/*/train --validation features/*/val --out fusion
-        Baselines: medcil train \(CombinedRetrain.commandName) (all sites pooled), medcil train \(FineTuning.commandName) (sequential, growing head).
+        Baselines: medcil train \(CombinedRetrain.commandName) (all sites pooled), medcil train \(FineTuning.commandName) (sequential, \
+        per-class heads as Bransby et al. 2024; first site without --from), --full-head: MedCIL's variant \(FullHeadFineTuning.commandName) (one growing head, nothing frozen).
         A killed training continues from its last finished epoch when the same command runs again (the checkpoint is in OUT/resume).
         """,
         subcommands: [TrainClassifier.self, TrainExpert.self, TrainFusion.self, TrainCombined.self, TrainFineTune.self]
@@ -222,11 +223,19 @@ struct TrainCombined: ParsableCommand {
 struct TrainFineTune: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: FineTuning.commandName,
-        abstract: "Sequential fine-tuning: a previous classifier, its head grown to the new site's classes, trained on the new site only."
+        abstract: "Sequential fine-tuning as Bransby et al. 2024: one bias-free head per class, trained on the new site over its classes only, other heads frozen.",
+        discussion: """
+        The first site: no --from (a fresh network of --architecture and --width). Each later site: --from the previous site's output.
+        --full-head runs MedCIL's variant (\(FullHeadFineTuning.commandName)) instead: --from a classifier (the base classifier, or \
+        the previous step's), its one head with bias grown to the new site's classes, cross-entropy over every class, nothing frozen.
+        """
     )
 
-    @Option(help: "The previous classifier's folder.")
-    var from: String
+    @Option(help: "The previous fine-tuned model's folder (none for the first site).")
+    var from: String?
+
+    @Flag(help: "MedCIL's full-head variant instead of per-class heads (needs --from).")
+    var fullHead = false
 
     @Option(help: "The new site's converted dataset folder.")
     var shards: String
@@ -237,12 +246,23 @@ struct TrainFineTune: ParsableCommand {
     @OptionGroup var training: TrainingOptions
     @OptionGroup var shared: SharedOptions
 
+    func validate() throws {
+        if fullHead && from == nil { throw ValidationError("--full-head needs --from (the classifier to grow)") }
+    }
+
     func run() throws {
         Parallel.threads = shared.workerCount
         let settings = try training.settings()
-        let (classes, _) = try StepByStep.fineTune(from: URL(fileURLWithPath: from), shards: URL(fileURLWithPath: shards), settings: settings,
-                                                   out: URL(fileURLWithPath: out),
-                                                   display: TrainingDisplay.make(label: FineTuning.commandName, epochs: settings.epochs, mode: shared.progress.mode))
-        print("fine-tuned (\(classes) classes now); saved to \(out)")
+        let display = TrainingDisplay.make(label: FineTuning.commandName, epochs: settings.epochs, mode: shared.progress.mode)
+        if fullHead, let from {
+            let (classes, _) = try StepByStep.fineTuneFullHead(from: URL(fileURLWithPath: from), shards: URL(fileURLWithPath: shards),
+                                                               settings: settings, out: URL(fileURLWithPath: out), display: display)
+            print("fine-tuned, full head (\(classes) classes now); saved to \(out)")
+            return
+        }
+        let (classes, _) = try StepByStep.fineTune(from: from.map { URL(fileURLWithPath: $0) }, shards: URL(fileURLWithPath: shards),
+                                                   architecture: training.architecture, width: training.width, settings: settings,
+                                                   out: URL(fileURLWithPath: out), display: display)
+        print("fine-tuned (\(classes) classes trained so far); saved to \(out)")
     }
 }

@@ -18,8 +18,12 @@ public struct ClassifierSpec: Codable, Sendable, Equatable {
     public var inChannels: Int
     public var inputSize: Int
     public var dropout: Double
-    /// Canonical class names of the outputs, in order.
+    /// Canonical class names of the outputs, in order (with per-class heads: of the heads).
     public var classes: [String]
+    /// nil: one output layer over `classes`. Set: one bias-free head per class of `classes`
+    /// (`PerClassHeadClassifier`, the fine-tuning baseline of Bransby et al. 2024), of which
+    /// the heads of these classes (trained so far, in the order of `classes`) give the outputs.
+    public var trainedHeads: [String]?
 
     public init(architecture: Architecture = .resnet18, width: Int = 64, inChannels: Int = 1, inputSize: Int = 112,
                 dropout: Double = 0.1, classes: [String]) {
@@ -35,9 +39,30 @@ public struct ClassifierSpec: Codable, Sendable, Equatable {
         case architecture, width, dropout, classes
         case inChannels = "in_channels"
         case inputSize = "input_size"
+        case trainedHeads = "trained_heads"
+    }
+
+    /// Class names of the outputs of the built model, in order.
+    public var outputClasses: [String] {
+        guard let trainedHeads else { return classes }
+        return classes.filter { trainedHeads.contains($0) }
+    }
+
+    /// The same backbone with one bias-free head per class of `classes`, `trained` of them giving the outputs.
+    public func withPerClassHeads(_ classes: [String], trained: [String]) -> ClassifierSpec {
+        var copy = withClasses(classes)
+        copy.trainedHeads = trained
+        return copy
     }
 
     public func build() -> Module {
+        if let trainedHeads {
+            var single = self
+            single.trainedHeads = nil
+            let model = PerClassHeadClassifier(backbone: single.withClasses(Array(classes.prefix(1))).build(), classes: classes.count)
+            model.active = classes.indices.filter { trainedHeads.contains(classes[$0]) }
+            return model
+        }
         switch architecture {
         case .resnet18:
             return ResNet18(inChannels: inChannels, classes: classes.count, width: width, stem: .cifar, dropout: dropout)

@@ -17,8 +17,9 @@ public enum Predictions {
             let taxonomy = source.description.classes
             let (logits, labels) = try Evaluate.logits(model, on: source)
             for (i, (scores, label)) in zip(logits, labels).enumerated() {
-                guard let predicted = taxonomy[spec.classes[Evaluate.argmax(scores)]] else {
-                    throw IncrementalError.invalid("class '\(spec.classes[Evaluate.argmax(scores)])' is not in \(source.description.site)'s taxonomy")
+                let name = spec.outputClasses[Evaluate.argmax(scores)]
+                guard let predicted = taxonomy[name] else {
+                    throw IncrementalError.invalid("class '\(name)' is not in \(source.description.site)'s taxonomy")
                 }
                 rows.append(PredictionRow(id: source.sampleID(at: i), site: source.description.site, label: label, prediction: predicted, weights: []))
             }

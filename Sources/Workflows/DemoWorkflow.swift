@@ -16,6 +16,8 @@ public struct DemoContext {
     public var perView: Int?
     /// Experiment settings (YAML) over the experts part's preset.
     public var experimentConfig: URL?
+    /// Sample orders the experts part runs its experiment over, when the command line gives it.
+    public var orders: Int?
     /// Progress of a part's stages: (label, done, total).
     public var stageProgress: (String, Int, Int) -> Void = { _, _, _ in }
     /// Where the demo's lines go.

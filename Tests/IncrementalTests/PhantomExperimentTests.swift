@@ -96,7 +96,7 @@ enum PhantomRun {
             let weightColumns = header.enumerated().filter { $0.element.hasPrefix("weight_") }
             #expect(weightColumns.isEmpty == (result.meanExpertWeights == nil), "\(method)")
             // Single classifiers and SF weigh no expert; the other fusions report a weight per expert.
-            #expect(weightColumns.count == (["sf", "combined", "fine-tune"].contains(method) ? 0 : 3), "\(method)")
+            #expect(weightColumns.count == (["sf", "combined", "fine-tune", "fine-tune-full-head"].contains(method) ? 0 : 3), "\(method)")
             for (column, name) in weightColumns {
                 let expert = String(name.dropFirst("weight_".count))
                 for siteName in ledger.sites.map(\.name) {

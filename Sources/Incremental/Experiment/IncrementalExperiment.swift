@@ -10,7 +10,7 @@ import Training
 
 /// A multi-site class-incremental run, end to end on converted site datasets, for any
 /// registered methods: the base classifier on the first site (step 0, shared by every
-/// method); for each later site, an expert and the exported features when a method needs
+/// method that does not learn the first site itself); for each later site, an expert and the exported features when a method needs
 /// them, then every method learns the site and predicts every seen site's test set. `run.json`
 /// records the predictions and every stage's training time.
 ///
@@ -49,9 +49,16 @@ public final class IncrementalExperiment {
         let (base, baseSeconds) = try classifier(baseJob, label: "base \(first.name)", key: "base", folder: baseFolder, sites: [first],
                                                  initialisedFrom: nil, nmf: true)
         let basePredictions = try Predictions.classifier(base, spec: baseJob.spec, on: [first.testCanonical])
-        for entry in entries where !ledger.has(method: entry.name, step: 0) {
-            try record(MethodStep(predictions: basePredictions, stages: [("train base classifier", baseSeconds)]), method: entry.name, step: 0,
-                       names: first.description.classNames, ledger: &ledger)
+        let firstContext = StepContext(step: 0, seen: [first], taxonomy: taxonomy, settings: settings, folder: folder,
+                                       base: (base, baseJob.spec, baseFolder), features: nil, experiment: self)
+        for (entry, method) in zip(entries, methods) {
+            if ledger.has(method: entry.name, step: 0) {
+                try method.resumeAfter(firstContext)
+                continue
+            }
+            let result = try method.learnFirstSite(firstContext)
+                ?? MethodStep(predictions: basePredictions, stages: [("train base classifier", baseSeconds)])
+            try record(result, method: entry.name, step: 0, names: first.description.classNames, ledger: &ledger)
         }
 
         var expertFolders = [baseFolder]

@@ -55,20 +55,46 @@ public enum StepByStep {
         return (job.spec.classes.count, outcome)
     }
 
-    /// Sequential fine-tuning of a previous classifier on a new site.
-    public static func fineTune(from previous: URL, shards: URL, settings: TrainingSettings, out: URL,
-                                display: Display = Display()) throws -> (classes: Int, outcome: TrainingOutcome) {
+    /// Fine-tuning as Bransby et al. 2024 run it: per-class heads, the previous fine-tuned
+    /// model's weights (`from`; nil: a fresh network of `architecture` and `width`, the first
+    /// site), trained on the new site with only its heads active and the others frozen.
+    public static func fineTune(from previous: URL?, shards: URL, architecture: ClassifierSpec.Architecture, width: Int,
+                                settings: TrainingSettings, out: URL, display: Display = Display()) throws -> (classes: Int, outcome: TrainingOutcome) {
+        let earlier = try previous.map { try ModelBundle.load(from: $0) }
+        if let earlier, earlier.0.spec.trainedHeads == nil {
+            throw IncrementalError.invalid("\(previous!.path): not a fine-tuned model with per-class heads (start fine-tuning without --from on the first site)")
+        }
+        let train = try ShardDataset(folder: shards, split: "train"), validation = try ShardDataset(folder: shards, split: "val")
+        let classifier = ClassifierSpec(architecture: architecture, width: width, inChannels: train.sampleShape[0], inputSize: train.sampleShape[1], classes: [])
+        let job = FineTuning.job(previous: earlier.map { ($0.1, $0.0.spec) }, classifier: classifier, site: train, validation: validation,
+                                 settings: settings)
+        return try saveSequential(job, previous: earlier?.0, previousName: previous?.lastPathComponent, site: train.description, out: out,
+                                  display: display) { FineTuning.predicting($0, spec: job.spec) }
+    }
+
+    /// MedCIL's full-head variant of fine-tuning: a previous classifier, its one head grown to
+    /// the new site's classes, trained on the new site over every class, nothing frozen.
+    public static func fineTuneFullHead(from previous: URL, shards: URL, settings: TrainingSettings, out: URL,
+                                        display: Display = Display()) throws -> (classes: Int, outcome: TrainingOutcome) {
         let (bundle, model) = try ModelBundle.load(from: previous)
         let train = try ShardDataset(folder: shards, split: "train"), validation = try ShardDataset(folder: shards, split: "val")
-        let job = FineTuning.job(previous: model, previousSpec: bundle.spec, site: train, validation: validation, settings: settings)
+        let job = FullHeadFineTuning.job(previous: model, previousSpec: bundle.spec, site: train, validation: validation, settings: settings)
+        return try saveSequential(job, previous: bundle, previousName: previous.lastPathComponent, site: train.description, out: out,
+                                  display: display) { $0 }
+    }
+
+    /// Runs a fine-tuning job with its per-epoch checkpoint and saves the model with the
+    /// previous model's sites and normalisations plus the new site's.
+    static func saveSequential(_ job: ClassifierJob, previous: ModelBundle?, previousName: String?, site: ShardDescription, out: URL,
+                               display: Display, finish: (Module) -> Module) throws -> (classes: Int, outcome: TrainingOutcome) {
         let resume = ResumeCheckpoint(folder: out.appendingPathComponent("resume"), fingerprint: job.fingerprint)
         let (trained, outcome) = try job.run(resume: resume, onEpoch: display.onEpoch, onBatch: display.onBatch, onResume: display.onResume)
-        var normalization = bundle.normalization
-        normalization[train.description.site] = [train.description.normalization.mean, train.description.normalization.std]
-        try ModelBundle(spec: job.spec, sites: bundle.sites + [train.description.site], normalization: normalization, settings: settings,
-                        outcome: outcome, initialisedFrom: previous.lastPathComponent).write(trained, nmfOver: nil, to: out)
+        var normalization = previous?.normalization ?? [:]
+        normalization[site.site] = [site.normalization.mean, site.normalization.std]
+        try ModelBundle(spec: job.spec, sites: (previous?.sites ?? []) + [site.site], normalization: normalization, settings: job.settings,
+                        outcome: outcome, initialisedFrom: previousName).write(finish(trained), nmfOver: nil, to: out)
         try resume.remove()
-        return (job.spec.classes.count, outcome)
+        return (job.spec.outputClasses.count, outcome)
     }
 
     /// A fusion on exported features: trained (sf, nmd-wsf, attn-wsf; nil network otherwise)

@@ -1,8 +1,10 @@
 import Foundation
 import Metrics
 
-/// A class-incremental method as the experiment runs it. Step 0 is shared: every method
-/// starts from the base classifier trained on the first site. At each later step the
+/// A class-incremental method as the experiment runs it. Step 0 is shared by default: the
+/// method starts from the base classifier trained on the first site; a method whose model
+/// differs from the base classifier from the start (fine-tuning's per-class heads) learns the
+/// first site itself in `learnFirstSite`. At each later step the
 /// experiment hands the method the new site (and what it asked for in its registration) and
 /// the method learns it, saves what it trained under the run folder, and predicts every seen
 /// site's test set.
@@ -10,12 +12,18 @@ public protocol IncrementalMethod: AnyObject {
     /// Learns the site of `context.step` (1 or later) and predicts every seen site's test set.
     func addSite(_ context: StepContext) throws -> MethodStep
 
+    /// Step 0 (`context.step` 0, `context.seen` the first site alone): nil (the default) shares
+    /// the base classifier; otherwise the method trains its own model on the first site,
+    /// saves it, and returns its predictions on that site's test set.
+    func learnFirstSite(_ context: StepContext) throws -> MethodStep?
+
     /// A rerun of a killed experiment skips the steps this method had finished; it is told of
-    /// each, in order, to load from the run folder what it keeps from step to step.
+    /// each, in order (step 0 included), to load from the run folder what it keeps from step to step.
     func resumeAfter(_ context: StepContext) throws
 }
 
 extension IncrementalMethod {
+    public func learnFirstSite(_ context: StepContext) throws -> MethodStep? { nil }
     public func resumeAfter(_ context: StepContext) throws {}
 }
 
@@ -97,6 +105,8 @@ public struct MethodRegistry {
     }
 
     /// MedCIL's methods: the weighted-experts family of Bransby et al. 2024 (see
-    /// docs/methods/weighted-experts.md) and its two baselines.
-    public static let builtIn = MethodRegistry(FusionMethod.allCases.map(FusionMethodRunner.entry) + [CombinedRetrain.entry, FineTuning.entry])
+    /// docs/methods/weighted-experts.md), its two baselines (Combine & Retrain, fine-tuning
+    /// with per-class heads) and MedCIL's full-head variant of fine-tuning.
+    public static let builtIn = MethodRegistry(FusionMethod.allCases.map(FusionMethodRunner.entry)
+                                               + [CombinedRetrain.entry, FineTuning.entry, FullHeadFineTuning.entry])
 }
