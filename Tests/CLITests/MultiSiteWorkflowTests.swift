@@ -78,5 +78,23 @@ import TestSupport
         // A single classifier evaluates on shards.
         let base = try medcil(["evaluate", "--classifier", path("site-a/base"), "--shards", shardsA, "--out", path("site-a/eval")])
         #expect(base.contains("phantom-a") && !base.contains("mean expert weight"))
+
+        // Fine-tuning as Bransby et al. 2024, site by site: per-class heads from scratch on A,
+        // then B from A's model; the model predicts over the heads trained so far (A's classes,
+        // which include B's). The full-head variant grows the base classifier instead.
+        let tuneArgs = ["--architecture", "small-cnn", "--width", "8"] + quick
+        _ = try medcil(["train", "fine-tune", "--shards", shardsA, "--out", path("ft/step-0")] + tuneArgs)
+        let second = try medcil(["train", "fine-tune", "--from", path("ft/step-0"), "--shards", shardsB, "--out", path("ft/step-1")] + tuneArgs)
+        #expect(second.contains("8 classes trained so far"), "\(second)")
+        let description = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("ft/step-1/model.json")))) as! [String: Any]
+        let spec = description["spec"] as! [String: Any]
+        #expect((spec["trained_heads"] as? [String])?.count == 8 && (spec["classes"] as? [String])?.count ?? 0 > 8)
+        let tuned = try medcil(["evaluate", "--classifier", path("ft/step-1"), "--shards", shardsA, shardsB, "--out", path("ft/eval")])
+        #expect(tuned.contains("phantom-a") && tuned.contains("phantom-b"))
+        let notPerClass = try Binary.run(["train", "fine-tune", "--from", path("site-a/base"), "--shards", shardsB, "--out", path("ft/bad")] + tuneArgs)
+        #expect(notPerClass.status != 0 && notPerClass.output.contains("not a fine-tuned model with per-class heads"), "\(notPerClass.output)")
+        let grown = try medcil(["train", "fine-tune", "--full-head", "--from", path("site-a/base"), "--shards", shardsB,
+                                "--out", path("ft/full-head")] + tuneArgs)
+        #expect(grown.contains("full head (8 classes now)"), "\(grown)")
     }
 }

@@ -89,7 +89,7 @@ import TestSupport
         #expect(output.contains("continuing the run"), "\(output)")
         let ledger = try JSONSerialization.jsonObject(with: Data(contentsOf: reference.appendingPathComponent("run.json"))) as! [String: Any]
         let files = (ledger["predictions"] as! [[String: Any]]).map { $0["file"] as! String }
-        #expect(files.count == 16)
+        #expect(files.count == 18, "9 registered methods x 2 steps")
         for file in files {
             #expect(try Data(contentsOf: killed.appendingPathComponent(file)) == Data(contentsOf: reference.appendingPathComponent(file)), "\(file)")
         }

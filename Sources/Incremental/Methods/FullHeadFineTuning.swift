@@ -58,6 +58,8 @@ public final class FullHeadFineTuning: IncrementalMethod {
     }
 
     public func resumeAfter(_ context: StepContext) throws {
+        // Step 0 is the shared base classifier, which `addSite` starts from when nothing is kept.
+        guard context.step > 0 else { return }
         let (bundle, model) = try ModelBundle.load(from: folder(context))
         previous = (model, bundle.spec)
     }
