@@ -16,7 +16,7 @@ public final class StepContext {
     public let settings: ExperimentSettings
     /// The run folder.
     public let folder: URL
-    /// The base classifier of step 0 (every method starts from it).
+    /// The base classifier of step 0 (every method that does not learn the first site itself starts from it).
     public let base: (model: Module, spec: ClassifierSpec, folder: URL)
     /// Every seen site's train, validation and test features through every expert so far
     /// (nil unless a method of the run needs `.expertFeatures`).
