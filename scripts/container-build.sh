@@ -16,5 +16,5 @@ fi
 binary=".build/release/medcil"
 if [ -x "$binary" ]; then scripts/check-container-libs.sh "$binary"; fi
 "$engine" build --target runtime -t "$tag" .
-"$engine" run --rm "$tag" --version
+"$engine" run --rm "$tag" convert --help >/dev/null
 echo "built $tag with $engine"

@@ -90,7 +90,7 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: merged.appendingPathComponent("plan.json").path))
         let statuses = try runConcurrently((1...parts).map { sharded + ["--shard", "\($0)/\(parts)", "--threads", "1"] })
         #expect(statuses == [Int32](repeating: 0, count: parts), "parts exited with \(statuses)")
-        let status = try medcil(["convert", "status", "--out", merged.path, "--state", root.appendingPathComponent("\(label)-state").path])
+        let status = try Binary.run(["convert", "status", "--out", merged.path, "--state", root.appendingPathComponent("\(label)-state").path]).output
         #expect(status.contains("\(parts) of \(parts) parts done"), "\(status)")
         _ = try medcil(["convert", "merge", "--out", merged.path, "--state", root.appendingPathComponent("\(label)-state").path])
         return (one, merged)
@@ -162,7 +162,7 @@ import TestSupport
         #expect(refused.output.contains("part 1/3:") && refused.output.contains("interrupted") &&
                 refused.output.contains("--shard 1/3"), "\(refused.output)")
         #expect(!refused.output.contains("part 2/3:"), "\(refused.output)")
-        let status = try Self.medcil(["convert", "status", "--out", out.path, "--state", state.path])
+        let status = try Binary.run(["convert", "status", "--out", out.path, "--state", state.path]).output
         #expect(status.contains("2 of 3 parts done") && status.contains("interrupted"), "\(status)")
 
         let rerun = try Self.medcil(sharded + ["--shard", "1/3", "--threads", "1"])
@@ -184,5 +184,35 @@ import TestSupport
         #expect(bad.status != 0 && bad.output.contains("I/N"), "\(bad.output)")
         let none = try Binary.run(["convert", "merge", "--out", out.path, "--state", state.path, "--progress", "off"])
         #expect(none.status == 1 && none.output.contains("no part has run"), "\(none.output)")
+    }
+
+    @Test func featureExportInThreePartsMatchesOneExport() throws {
+        let converted = Self.root.appendingPathComponent("echo-files-one/phantom-echo-a")
+        if !FileManager.default.fileExists(atPath: converted.appendingPathComponent("dataset.json").path) {
+            _ = try Self.convertBothWays(kind: "echo", arguments: ["--config", "converters/phantom-echo-a.yaml", "--input", Self.echoExport],
+                                         label: "echo-files")
+        }
+        let expert = Self.root.appendingPathComponent("expert")
+        _ = try Self.medcil(["train", "classifier", "--shards", converted.path, "--out", expert.path, "--architecture", "small-cnn",
+                             "--width", "4", "--epochs", "1", "--batch-size", "32", "--threads", "2"])
+        // Two augmented passes: the parts must reproduce the per-sample augmentation too.
+        let export = ["features", "export", "--experts", expert.path, "--shards", converted.path, "--split", "train", "--passes", "2", "--seed", "3"]
+        let whole = Self.root.appendingPathComponent("features-whole"), merged = Self.root.appendingPathComponent("features-merged")
+        _ = try Self.medcil(export + ["--out", whole.path, "--threads", "2"])
+        let statuses = try Self.runConcurrently((1...3).map { export + ["--out", merged.path, "--shard", "\($0)/3", "--threads", "1"] })
+        #expect(statuses == [0, 0, 0], "parts exited with \(statuses)")
+        let early = try Binary.run(["features", "merge", "--out", Self.root.appendingPathComponent("features-nothing").path])
+        #expect(early.status != 0 && early.output.contains("no finished parts"), "\(early.output)")
+        // A missing part is named with its rerun command.
+        let partTwo = merged.appendingPathComponent("parts/part-0002-of-0003")
+        let saved = Self.root.appendingPathComponent("part-two-aside")
+        try FileManager.default.moveItem(at: partTwo, to: saved)
+        let refused = try Binary.run(["features", "merge", "--out", merged.path])
+        #expect(refused.status != 0 && refused.output.contains("part 2/3") && refused.output.contains("--shard 2/3"), "\(refused.output)")
+        try FileManager.default.moveItem(at: saved, to: partTwo)
+        let merge = try Binary.run(["features", "merge", "--out", merged.path])
+        #expect(merge.status == 0, "\(merge.output)")
+        #expect(!FileManager.default.fileExists(atPath: merged.appendingPathComponent("parts").path))
+        try Self.expectIdentical(whole, merged, comment: "feature export")
     }
 }

@@ -32,7 +32,7 @@ public struct PartStatus: Codable, Sendable {
     }
 
     /// Every part status in the folder, by part.
-    static func all(in stateDirectory: URL) -> [PartStatus] {
+    public static func all(in stateDirectory: URL) -> [PartStatus] {
         let folder = PlanFiles.parts(stateDirectory)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasPrefix("part-") && $0.hasSuffix(".json") }.sorted()
         return names.compactMap { try? JSONDecoder().decode(PartStatus.self, from: Data(contentsOf: folder.appendingPathComponent($0))) }
