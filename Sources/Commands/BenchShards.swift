@@ -59,7 +59,8 @@ struct BenchShards: ParsableCommand {
         print("""
 
         parts s: wall time from the first part's start to the last part's end; frames/s: frames decoded by all parts over \
-        that time. plan share: the plan's time over plan + parts + merge.
+        that time. parts CPU s: user + system seconds of the parts' processes (the work, whatever else runs on the \
+        machine); frames/CPU s: frames over those seconds. plan share: the plan's time over plan + parts + merge.
         """)
     }
 }

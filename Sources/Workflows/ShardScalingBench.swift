@@ -15,6 +15,9 @@ public struct ShardScalingBench {
         /// From the first part's start to the last part's end.
         public var partsSeconds: Double
         public var mergeSeconds: Double
+        /// CPU seconds (user + system) the parts' processes used: the work itself, whatever the
+        /// machine's load, so that sharding's overhead shows even where other jobs share the cores.
+        public var partsCPUSeconds: Double
         public var frames: Int
         public var framesPerSecond: Double { Double(frames) / max(partsSeconds, 1e-9) }
         /// Planning as a share of the whole conversion (plan + parts + merge).
@@ -46,17 +49,20 @@ public struct ShardScalingBench {
         try? FileManager.default.removeItem(at: state)
         let convert = ["convert", "echo", "--config", converter.path, "--input", export.path, "--out", out.path, "--state", state.path,
                        "--progress", "off"]
-        let planSeconds = try timed([convert + ["--plan-only", "--threads", "1"]])
-        let partsSeconds = try timed((1...parts).map { convert + ["--shard", "\($0)/\(parts)", "--threads", "1"] })
-        let mergeSeconds = try timed([["convert", "merge", "--out", out.path, "--state", state.path, "--progress", "off", "--threads", "1"]])
+        let (planSeconds, _) = try timed([convert + ["--plan-only", "--threads", "1"]])
+        let (partsSeconds, partsCPU) = try timed((1...parts).map { convert + ["--shard", "\($0)/\(parts)", "--threads", "1"] })
+        let (mergeSeconds, _) = try timed([["convert", "merge", "--out", out.path, "--state", state.path, "--progress", "off", "--threads", "1"]])
         let frames = ShardedConversion.plannedDatasets(outputRoot: out, stateRoot: state)
             .flatMap { PartStatus.all(in: $0.state) }.filter { $0.part.count == parts }.reduce(0) { $0 + $1.work }
-        return Row(parts: parts, planSeconds: planSeconds, partsSeconds: partsSeconds, mergeSeconds: mergeSeconds, frames: frames)
+        return Row(parts: parts, planSeconds: planSeconds, partsSeconds: partsSeconds, mergeSeconds: mergeSeconds, partsCPUSeconds: partsCPU,
+                   frames: frames)
     }
 
-    /// Runs the commands at once and returns the seconds until the last ends; a failure throws
-    /// with the command's output.
-    private func timed(_ commands: [[String]]) throws -> Double {
+    /// Runs the commands at once and returns the seconds until the last ends and the CPU
+    /// seconds they used (from the waited-for children's resource usage); a failure throws with
+    /// the command's output.
+    private func timed(_ commands: [[String]]) throws -> (wall: Double, cpu: Double) {
+        let cpuBefore = Self.childrenCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         let running = try commands.map { arguments -> (Process, URL) in
             let log = workDirectory.appendingPathComponent("log-\(UUID().uuidString).txt")
@@ -78,18 +84,28 @@ public struct ShardScalingBench {
                 throw ConfigError("medcil \((process.arguments ?? []).joined(separator: " ")) exited with \(process.terminationStatus):\n\(output)")
             }
         }
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, Self.childrenCPUSeconds() - cpuBefore)
+    }
+
+    /// User + system seconds of this process's terminated, waited-for children.
+    private static func childrenCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// The table of `rows`, speed-ups against the first row.
     public static func table(_ rows: [Row]) -> String {
-        var table = TextTable(header: ["parts", "plan s", "parts s", "merge s", "frames", "frames/s", "speed-up", "plan share"],
-                              rightAligned: Set(0...7))
+        var table = TextTable(header: ["parts", "plan s", "parts s", "merge s", "frames", "frames/s", "speed-up", "parts CPU s",
+                                       "frames/CPU s", "plan share"],
+                              rightAligned: Set(0...9))
         let base = rows.first?.framesPerSecond ?? 1
         for row in rows {
             table.add([String(row.parts), String(format: "%.2f", row.planSeconds), String(format: "%.2f", row.partsSeconds),
                        String(format: "%.2f", row.mergeSeconds), String(row.frames), ProgressReporter.rate(row.framesPerSecond),
-                       String(format: "%.2fx", row.framesPerSecond / max(base, 1e-9)), String(format: "%.1f%%", row.planShare * 100)])
+                       String(format: "%.2fx", row.framesPerSecond / max(base, 1e-9)), String(format: "%.2f", row.partsCPUSeconds),
+                       ProgressReporter.rate(Double(row.frames) / max(row.partsCPUSeconds, 1e-9)), String(format: "%.1f%%", row.planShare * 100)])
         }
         return table.render()
     }
