@@ -31,6 +31,15 @@ public struct WorkPart: Codable, Sendable, Equatable, CustomStringConvertible {
     public var fileStem: String { String(format: "part-%04d-of-%04d", index, count) }
 }
 
+/// Work estimates from header sizes.
+public enum WorkEstimate {
+    /// The product of `sizes` (frames x rows x columns, a volume's dimensions), at least 1 per
+    /// factor and capped at 10^15, so that a hostile header's sizes cannot overflow it.
+    public static func product(_ sizes: [Int]) -> Int {
+        Int(min(sizes.reduce(1.0) { $0 * Double(max($1, 1)) }, 1e15))
+    }
+}
+
 /// Splits work items into parts of about equal work, keeping the items of one group
 /// (a patient) together.
 ///

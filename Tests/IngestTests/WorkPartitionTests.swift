@@ -44,4 +44,11 @@ import Testing
             #expect(throws: (any Error).self, "\(text)") { _ = try WorkPart(parsing: text) }
         }
     }
+
+    /// Header sizes multiply; a hostile header's sizes (a NIfTI dim of 2^62) cap instead of trapping.
+    @Test func workEstimatesNeverOverflow() {
+        #expect(WorkEstimate.product([3, 4, 5]) == 60)
+        #expect(WorkEstimate.product([0, 7]) == 7)
+        #expect(WorkEstimate.product([1 << 62, 1 << 62, 3]) == 1_000_000_000_000_000)
+    }
 }

@@ -129,7 +129,7 @@ public enum HeaderScan {
         // decoding, so that files that cannot convert take no place in the patient splits.
         do {
             let decoder = try FrameDecoder(file: file, limits: limits)
-            result.estimatedWork = decoder.frameCount * decoder.rows * decoder.columns
+            result.estimatedWork = WorkEstimate.product([decoder.frameCount, decoder.rows, decoder.columns])
         } catch {
             result.failure = "\(error)"
             return result

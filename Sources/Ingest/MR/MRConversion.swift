@@ -61,7 +61,7 @@ public struct MRConversion: DatasetConverter {
         let counts: [Int] = parallelMap(pairing.pairs.count, workers: request.workers) { k in
             let image = pairing.pairs[k].image
             guard let header = try? NiftiFile(path: image.url.path).header else { return Int(image.size) }
-            return header.shape.reduce(1, *)
+            return WorkEstimate.product(header.shape)
         }
         return Scan(files: files, voxels: Dictionary(zip(pairing.pairs.map(\.image.relativePath), counts)) { a, _ in a })
     }
