@@ -16,9 +16,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libdcmtk-dev libnifti2-dev libopenblas-dev pkg-config zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# The manifest first, so that dependency resolution is cached apart from source edits.
+# SwiftPM checks every target's folder when it loads the manifest, so the tests come along.
 COPY Package.swift ./
-RUN swift package resolve
 COPY Sources Sources
 COPY Tests Tests
 RUN swift build -c release --product medcil --static-swift-stdlib \
