@@ -6,7 +6,7 @@ import Support
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert a site's raw export into normalized .npy shards with canonical labels.",
-        subcommands: [ConvertEcho.self, ConvertMR.self]
+        subcommands: [ConvertEcho.self, ConvertMR.self, ConvertMerge.self, ConvertStatus.self]
     )
 }
 

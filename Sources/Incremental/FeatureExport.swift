@@ -145,14 +145,7 @@ public struct FeatureExporter {
     public func export(source: ShardDataset, passes: Int, augmentation: Augmentation?, seed: UInt64, to folder: URL,
                        reusing previous: URL? = nil, progress: (Int, Int) -> Void = { _, _ in }) throws -> FeatureSet {
         let description = source.description
-        let expertInfo = self.experts.map { e in
-            FeatureSet.Expert(name: e.name, site: e.bundle.sites.joined(separator: "+"), classes: e.bundle.spec.classes,
-                              featureDimension: NeuralMeanDiscrepancy.featureDimension(of: e.model), nmdDimension: e.nmf.count)
-        }
-        let featureDimension = expertInfo.first?.featureDimension ?? 0
-        guard expertInfo.allSatisfy({ $0.featureDimension == featureDimension }) else {
-            throw IncrementalError.invalid("experts with different feature sizes cannot share a fusion network")
-        }
+        let expertInfo = try expertInfo()
         let augmented = augmentation.map { !$0.isIdentity } ?? false
         var outputs: [ExpertOutputs] = []
         var earlier: FeatureArrays?
@@ -179,13 +172,7 @@ public struct FeatureExporter {
             var done = 0
             for pass in 0..<passes {
                 try loader.forEachBatch(epoch: pass) { batch in
-                    for (k, expert) in fresh.enumerated() {
-                        let (l, f, s) = NeuralMeanDiscrepancy.forward(expert.model, batch.images)
-                        computed[k].logits += l.floats()
-                        computed[k].features += f.floats()
-                        let signatures = s.floats(), nmf = expert.nmf
-                        for i in 0..<signatures.count { computed[k].nmd.append(signatures[i] - nmf[i % nmf.count]) }
-                    }
+                    Self.forward(fresh, batch, into: &computed)
                     labels += batch.labels.map(Int64.init)
                     ids += batch.indices.map { source.sampleID(at: $0) }
                     passOf += [Int](repeating: pass, count: batch.labels.count)
@@ -198,8 +185,45 @@ public struct FeatureExporter {
             }
         }
         outputs += computed
+        try Self.writeArrays(outputs: outputs, experts: expertInfo, labels: labels, ids: ids, passOf: passOf, firstIndex: 0,
+                             site: description.site, split: source.split, to: folder)
+        let set = FeatureSet(experts: expertInfo, site: description.site, split: source.split, count: labels.count, passes: passes,
+                             classes: description.classes, seed: seed, augmented: augmented)
+        try Self.writeDescription(set, to: folder)
+        return set
+    }
+
+    /// The expert descriptions of this exporter's experts (all must share one feature size).
+    func expertInfo() throws -> [FeatureSet.Expert] {
+        let info = experts.map { e in
+            FeatureSet.Expert(name: e.name, site: e.bundle.sites.joined(separator: "+"), classes: e.bundle.spec.classes,
+                              featureDimension: NeuralMeanDiscrepancy.featureDimension(of: e.model), nmdDimension: e.nmf.count)
+        }
+        guard info.allSatisfy({ $0.featureDimension == info.first?.featureDimension }) else {
+            throw IncrementalError.invalid("experts with different feature sizes cannot share a fusion network")
+        }
+        return info
+    }
+
+    /// Every expert over one batch, appended to `outputs` (one entry per expert).
+    static func forward(_ experts: [(name: String, bundle: ModelBundle, model: Module, nmf: [Float])], _ batch: Batch,
+                        into outputs: inout [ExpertOutputs]) {
+        for (k, expert) in experts.enumerated() {
+            let (l, f, s) = NeuralMeanDiscrepancy.forward(expert.model, batch.images)
+            outputs[k].logits += l.floats()
+            outputs[k].features += f.floats()
+            let signatures = s.floats(), nmf = expert.nmf
+            for i in 0..<signatures.count { outputs[k].nmd.append(signatures[i] - nmf[i % nmf.count]) }
+        }
+    }
+
+    /// Writes features.npy, logits.npy, nmd.npy, labels.npy and samples.csv, interleaved per
+    /// sample: [N, E, D] features, [N, sum C] logits, [N, sum F] NMD. `firstIndex` is the
+    /// first sample's index in samples.csv (a part of a sharded export starts further on).
+    static func writeArrays(outputs: [ExpertOutputs], experts expertInfo: [FeatureSet.Expert], labels: [Int64], ids: [String], passOf: [Int],
+                            firstIndex: Int, site: String, split: String, to folder: URL) throws {
         let count = labels.count
-        // Interleave per sample: [N, E, D] features, [N, sum C] logits, [N, sum F] NMD.
+        let featureDimension = expertInfo.first?.featureDimension ?? 0
         var features: [Float] = [], logits: [Float] = [], nmd: [Float] = []
         features.reserveCapacity(count * expertInfo.count * featureDimension)
         for i in 0..<count {
@@ -212,14 +236,14 @@ public struct FeatureExporter {
         try NpyArray(logits, shape: [count, expertInfo.reduce(0) { $0 + $1.classes.count }]).write(to: folder.appendingPathComponent("logits.npy"))
         try NpyArray(nmd, shape: [count, expertInfo.reduce(0) { $0 + $1.nmdDimension }]).write(to: folder.appendingPathComponent("nmd.npy"))
         try NpyArray(labels, shape: [count]).write(to: folder.appendingPathComponent("labels.npy"))
-        let rows = ["index,id,site,split,pass"] + (0..<count).map { "\($0),\(ids[$0]),\(description.site),\(source.split),\(passOf[$0])" }
+        let rows = ["index,id,site,split,pass"] + (0..<count).map { "\(firstIndex + $0),\(ids[$0]),\(site),\(split),\(passOf[$0])" }
         try AtomicFile.write(Data((rows.joined(separator: "\n") + "\n").utf8), to: folder.appendingPathComponent("samples.csv"))
-        let set = FeatureSet(experts: expertInfo, site: description.site, split: source.split, count: count, passes: passes,
-                             classes: description.classes, seed: seed, augmented: augmented)
+    }
+
+    static func writeDescription(_ set: FeatureSet, to folder: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(set), to: folder.appendingPathComponent(FeatureSet.descriptionFile))
-        return set
     }
 }
 

@@ -27,19 +27,26 @@ enum ConversionSkeleton {
         }
         progress.finish()
 
+        return try complete(converter, plan: plan, outcomes: outcomes, workspace: workspace, started: started)
+    }
+
+    /// The last phase, shared by a whole run and the merge of a sharded one: finish, prune
+    /// stale outputs, write the five files atomically, summarise.
+    static func complete<Converter: DatasetConverter>(_ converter: Converter, plan: Converter.Plan, outcomes: [UnitOutcome<Converter.Record>],
+                                                      workspace: ConversionWorkspace, started: Date) throws -> ConversionSummary<Converter.Description, Converter.Report> {
         let result = try converter.finish(plan: plan, outcomes: outcomes, workspace: workspace)
         let pruned = pruneStaleOutputs(in: workspace.datasetDirectory, keep: result.keep, keepNames: result.keepNames)
         let folder = workspace.datasetDirectory
         try AtomicFile.write(try StableJSON.encode(result.description), to: folder.appendingPathComponent("dataset.json"))
         try AtomicFile.write(Data(result.manifest.utf8), to: folder.appendingPathComponent("manifest.csv"))
         try AtomicFile.write(try StableJSON.encode(result.report), to: folder.appendingPathComponent("report.json"))
-        try AtomicFile.write(Data(try ConfigLoader.yaml(config).utf8), to: folder.appendingPathComponent("config.resolved.yaml"))
+        try AtomicFile.write(Data(try ConfigLoader.yaml(converter.config).utf8), to: folder.appendingPathComponent("config.resolved.yaml"))
         try AtomicFile.write(Data((result.reportText + "\n").utf8), to: folder.appendingPathComponent("report.txt"))
 
         let fresh = outcomes.filter { $0.record != nil && !$0.reused }
         return ConversionSummary(
             datasetDirectory: folder, description: result.description, report: result.report, reportText: result.reportText,
-            vocabulary: vocabulary, seconds: Date().timeIntervalSince(started), throughputUnits: result.throughputUnits,
+            vocabulary: Converter.vocabulary, seconds: Date().timeIntervalSince(started), throughputUnits: result.throughputUnits,
             converted: fresh.count, reused: outcomes.filter(\.reused).count,
             work: fresh.reduce(0) { $0 + converter.work($1.record!) }, prunedOutputs: pruned,
             notConverted: result.notConverted)
@@ -48,7 +55,7 @@ enum ConversionSkeleton {
     /// One unit: its record when the fingerprint still matches and its outputs exist, else a
     /// fresh conversion whose record is saved once its outputs are written. Every error is
     /// caught here and becomes the unit's outcome.
-    private static func convertOne<Converter: DatasetConverter>(_ converter: Converter, unit: Int, plan: Converter.Plan,
+    static func convertOne<Converter: DatasetConverter>(_ converter: Converter, unit: Int, plan: Converter.Plan,
                                                                 records: ResumeRecords, workspace: ConversionWorkspace) -> UnitOutcome<Converter.Record> {
         let (key, fingerprint) = converter.resumeKey(unit: unit, plan: plan, workspace: workspace)
         if let record = records.reusable(Converter.Record.self, key: key, fingerprint: fingerprint) {

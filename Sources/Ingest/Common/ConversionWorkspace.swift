@@ -17,13 +17,21 @@ public struct ConversionWorkspace: Sendable {
 
     public var recordsDirectory: URL { stateDirectory.appendingPathComponent("records") }
 
+    /// `<state root>/<dataset>`: where a workspace for `outputRoot` keeps its state, found
+    /// without creating anything (the merge and `convert status` look before they write).
+    public static func stateDirectory(outputRoot: URL, dataset: String, stateRoot: URL?) -> URL {
+        (stateRoot ?? StateLocation.defaultRoot(for: outputRoot.standardizedFileURL)).standardizedFileURL.appendingPathComponent(dataset)
+    }
+
     /// Creates the folders, removes temporaries an interrupted run left, and loads (or
     /// creates) the salt.
     /// - Parameters:
     ///   - stateRoot: the state folder (`--state`); nil: the default for `outputRoot`.
     ///   - saltFile: the converter's `privacy.salt_file`, when it names one; else
     ///     `<state>/salt`, created random on first use.
-    public init(outputRoot: URL, dataset: String, stateRoot: URL?, saltFile: String?) throws {
+    ///   - removingTemporaries: false for a part of a sharded conversion: other parts may be
+    ///     writing their temporaries into the same folders (the merge removes leftovers).
+    public init(outputRoot: URL, dataset: String, stateRoot: URL?, saltFile: String?, removingTemporaries: Bool = true) throws {
         let output = outputRoot.standardizedFileURL
         try AtomicFile.ensureDirectory(output)
         let state = (stateRoot ?? StateLocation.defaultRoot(for: output)).standardizedFileURL
@@ -41,8 +49,10 @@ public struct ConversionWorkspace: Sendable {
         stateDirectory = state.appendingPathComponent(dataset)
         try AtomicFile.ensureDirectory(datasetDirectory)
         try AtomicFile.ensureDirectory(stateDirectory.appendingPathComponent("records"))
-        AtomicFile.removeStaleTemporaries(in: datasetDirectory)
-        AtomicFile.removeStaleTemporaries(in: stateDirectory)
+        if removingTemporaries {
+            AtomicFile.removeStaleTemporaries(in: datasetDirectory)
+            AtomicFile.removeStaleTemporaries(in: stateDirectory)
+        }
         hasher = SaltedHasher(salt: try SaltedHasher.loadOrCreateSalt(at: saltURL))
     }
 }

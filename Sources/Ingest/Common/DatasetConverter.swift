@@ -119,9 +119,24 @@ public protocol DatasetConverter {
 
     static var vocabulary: ConversionVocabulary { get }
 
-    /// Walks and reads the inputs, resolves labels, assigns splits: everything before the
-    /// units are converted.
-    func plan(in workspace: ConversionWorkspace) throws -> Plan
+    /// What the plan is made from, read from the export without decoding any pixel (the file
+    /// listing, headers, label sources). `--plan-only` stores it in the state folder, so that
+    /// the parts of a sharded conversion plan from it instead of reading the export again.
+    associatedtype Scan: Codable
+    /// The kind's name in commands and stored plans: `echo`, `mr`.
+    static var kind: String { get }
+
+    /// Walks the export and reads what the plan needs.
+    func scan() throws -> Scan
+    /// Resolves labels, pairs files, assigns splits: everything before the units are converted.
+    func plan(from scan: Scan, in workspace: ConversionWorkspace) throws -> Plan
+    /// The group a unit must share a part with (its patient or subject, so a part never splits
+    /// one), and its estimated work (frames x pixels, voxels) for balancing the parts.
+    func partitionKey(unit: Int, plan: Plan) -> (group: String, work: Int)
+    /// A unit's error as a part stores it for the merge, and the error the merge hands `finish`
+    /// in its place: `finish` must describe both alike.
+    func storedFailure(_ error: any Error) -> StoredUnitFailure
+    func restoredError(_ failure: StoredUnitFailure) -> any Error
     func unitCount(_ plan: Plan) -> Int
     /// The record's file name (a salted hash, never a clear path) and the fingerprint of
     /// everything that determines the unit's outputs.
@@ -147,5 +162,10 @@ extension DatasetConverter {
     /// Runs the whole conversion (see `ConversionSkeleton`).
     public func run() throws -> Summary {
         try ConversionSkeleton.run(self)
+    }
+
+    /// Scans the export and plans from it.
+    func plan(in workspace: ConversionWorkspace) throws -> Plan {
+        try plan(from: scan(), in: workspace)
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Support
 
 /// One file under the input folder.
-public struct InputFile: Sendable, Equatable {
+public struct InputFile: Codable, Sendable, Equatable {
     /// Path relative to the input folder, `/`-separated.
     public var relativePath: String
     public var url: URL

@@ -49,14 +49,12 @@ public struct EchoConversion: DatasetConverter {
 
     // MARK: - plan
 
-    public func plan(in workspace: ConversionWorkspace) throws -> Plan {
-        let taxonomy = try Taxonomy.load(from: request.resolve(config.taxonomy))
-        let labelMap = try LabelMap(raw: config.labelMap, taxonomy: taxonomy)
+    public static let kind = "echo"
+
+    /// 1. Every file's header (pixel data stays on disk) and raw label.
+    public func scan() throws -> [ScannedFile] {
         let labelReader = try LabelReader(spec: config.label, inputRoot: request.inputRoot)
         try DicomLibrary.ensureInitialized()
-        let privacy = PathPrivacy(mode: config.privacy.sourcePaths, hasher: workspace.hasher)
-
-        // 1. Scan.
         let inputs = try InputScanner.scan(root: request.inputRoot, spec: config.input)
         let scanProgress = ProgressReporter(label: "scan headers", total: inputs.count, unit: "files", mode: request.progressMode)
         let scanned: [ScannedFile] = parallelMap(inputs.count, workers: request.workers) { index in
@@ -69,6 +67,13 @@ public struct EchoConversion: DatasetConverter {
             return HeaderScan.scan(input, labels: labelReader, limits: config.limits)
         }
         scanProgress.finish()
+        return scanned
+    }
+
+    public func plan(from scanned: [ScannedFile], in workspace: ConversionWorkspace) throws -> Plan {
+        let taxonomy = try Taxonomy.load(from: request.resolve(config.taxonomy))
+        let labelMap = try LabelMap(raw: config.labelMap, taxonomy: taxonomy)
+        let privacy = PathPrivacy(mode: config.privacy.sourcePaths, hasher: workspace.hasher)
         let tokens = IdentifyingTokens(scanned.flatMap(\.identifyingTokens))
 
         // 2. Labels.
@@ -119,6 +124,21 @@ public struct EchoConversion: DatasetConverter {
     }
 
     public func unitCount(_ plan: Plan) -> Int { plan.eligible.count }
+
+    /// A cine stays with its patient; its work is frames x pixels from the header.
+    public func partitionKey(unit: Int, plan: Plan) -> (group: String, work: Int) {
+        let file = plan.scanned[plan.eligible[unit].index]
+        return (file.patientKey, file.estimatedWork)
+    }
+
+    public func storedFailure(_ error: any Error) -> StoredUnitFailure {
+        StoredUnitFailure(reason: "\(error)", category: error is EchoCineProcessor.Skip ? "skip" : "error")
+    }
+
+    /// `finish` tells skipped from failed cines by the error's type, and prints its text.
+    public func restoredError(_ failure: StoredUnitFailure) -> any Error {
+        failure.category == "skip" ? EchoCineProcessor.Skip(description: failure.reason) : RestoredUnitError(description: failure.reason)
+    }
 
     public func work(_ record: ConversionRecord) -> Int { record.framesDecoded }
 

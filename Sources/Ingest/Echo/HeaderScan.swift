@@ -90,7 +90,7 @@ public struct LabelMissing: Error, CustomStringConvertible, Sendable {
 }
 
 /// What the header scan learns about one input file, before any pixel is decoded.
-public struct ScannedFile: Sendable {
+public struct ScannedFile: Codable, Sendable {
     public var input: InputFile
     /// Why the file cannot be used (not DICOM, unreadable, no label ...), or nil.
     public var failure: String?
@@ -104,6 +104,8 @@ public struct ScannedFile: Sendable {
     public var sopUID: String?
     /// Strings that identify the patient, for scrubbing paths in outputs.
     public var identifyingTokens: [String]
+    /// Frames x rows x columns from the header: the work a part balances.
+    public var estimatedWork = 0
 }
 
 public enum HeaderScan {
@@ -126,7 +128,8 @@ public enum HeaderScan {
         // Decodability is checked now (transfer syntax, pixel module, frames present), without
         // decoding, so that files that cannot convert take no place in the patient splits.
         do {
-            _ = try FrameDecoder(file: file, limits: limits)
+            let decoder = try FrameDecoder(file: file, limits: limits)
+            result.estimatedWork = WorkEstimate.product([decoder.frameCount, decoder.rows, decoder.columns])
         } catch {
             result.failure = "\(error)"
             return result

@@ -34,6 +34,8 @@ public struct MRConversion: DatasetConverter {
         let files: [InputFile]
         let pairing: MRVolumePairing
         let assignment: [String: String]
+        /// Voxels of each image (by relative path), from the scan.
+        let voxels: [String: Int]
         let privacy: PathPrivacy
         /// Path parts that may identify a subject (see `plan`).
         let tokens: IdentifyingTokens
@@ -43,12 +45,33 @@ public struct MRConversion: DatasetConverter {
 
     // MARK: - plan
 
-    public func plan(in workspace: ConversionWorkspace) throws -> Plan {
+    public static let kind = "mr"
+
+    /// The export's files, and the voxel count of each paired image from its header (the
+    /// work a part balances; the file's size when the header cannot be read).
+    public struct Scan: Codable, Sendable {
+        public var files: [InputFile]
+        public var voxels: [String: Int]
+    }
+
+    /// 1. List the files; read the image headers of the pairs.
+    public func scan() throws -> Scan {
+        let files = try InputScanner.scan(root: request.inputRoot, spec: config.input)
+        let pairing = try MRVolumePairing(files: files, spec: config.pairing)
+        let counts: [Int] = parallelMap(pairing.pairs.count, workers: request.workers) { k in
+            let image = pairing.pairs[k].image
+            guard let header = try? NiftiFile(path: image.url.path).header else { return Int(image.size) }
+            return WorkEstimate.product(header.shape)
+        }
+        return Scan(files: files, voxels: Dictionary(zip(pairing.pairs.map(\.image.relativePath), counts)) { a, _ in a })
+    }
+
+    public func plan(from scan: Scan, in workspace: ConversionWorkspace) throws -> Plan {
         let taxonomy = try Taxonomy.load(from: request.resolve(config.taxonomy))
         let labelMap = try MRLabelMap(raw: config.labelMap, taxonomy: taxonomy)
 
-        // 1. Scan and pair.
-        let files = try InputScanner.scan(root: request.inputRoot, spec: config.input)
+        // 2. Pair.
+        let files = scan.files
         let pairing = try MRVolumePairing(files: files, spec: config.pairing)
         // Subject and volume keys (a patient's folder, a name, a study date) may identify
         // people: path segments that hold one of their parts are hashed in the report and
@@ -57,13 +80,13 @@ public struct MRConversion: DatasetConverter {
             ([pair.key] + (pair.subject.map { [$0] } ?? [])).flatMap { $0.split(separator: "/").map(String.init) }
         })
 
-        // 2. Splits by subject (when derived) or by volume.
+        // 3. Splits by subject (when derived) or by volume.
         var unitVolumes: [String: Int] = [:]
         for pair in pairing.pairs { unitVolumes[unitKey(pair), default: 0] += 1 }
         let assignment = SplitAssigner.assign(unitVolumes.map { SplitAssigner.Patient(key: $0.key, classCounts: [0: $0.value]) },
                                               spec: config.split)
         return Plan(taxonomy: taxonomy, labelMap: labelMap, processor: MRVolumeProcessor(config: config, labelMap: labelMap),
-                    files: files, pairing: pairing, assignment: assignment,
+                    files: files, pairing: pairing, assignment: assignment, voxels: scan.voxels,
                     privacy: PathPrivacy(mode: config.privacy.sourcePaths, hasher: workspace.hasher), tokens: tokens)
     }
 
@@ -72,6 +95,26 @@ public struct MRConversion: DatasetConverter {
     }
 
     public func unitCount(_ plan: Plan) -> Int { plan.pairing.pairs.count }
+
+    /// A volume stays with the other volumes of its split unit (subject, else itself).
+    public func partitionKey(unit: Int, plan: Plan) -> (group: String, work: Int) {
+        let pair = plan.pairing.pairs[unit]
+        return (unitKey(pair), plan.voxels[pair.image.relativePath] ?? Int(pair.image.size))
+    }
+
+    /// `finish` reads the file at fault and the unlisted label values from the failure.
+    public func storedFailure(_ error: any Error) -> StoredUnitFailure {
+        let failure = error as? MRVolumeProcessor.Failure ?? .init(culprit: .pair, reason: "\(error)")
+        return StoredUnitFailure(reason: failure.reason, category: failure.culprit.rawValue,
+                                 unlistedValues: failure.unlistedValues.isEmpty ? nil
+                                    : Dictionary(uniqueKeysWithValues: failure.unlistedValues.map { (String($0.key), $0.value) }))
+    }
+
+    public func restoredError(_ failure: StoredUnitFailure) -> any Error {
+        var restored = MRVolumeProcessor.Failure(culprit: .init(rawValue: failure.category) ?? .pair, reason: failure.reason)
+        for (value, count) in failure.unlistedValues ?? [:] { if let v = Int32(value) { restored.unlistedValues[v] = count } }
+        return restored
+    }
 
     public func work(_ record: MRConversionRecord) -> Int { record.slices.count }
 
