@@ -105,7 +105,7 @@ import TestSupport
         #expect(rows.contains { $0[2] == "humerus" && $0[3] == "old" && !$0[7].isEmpty }, "\(csv)")
         #expect(rows.contains { $0[2] == "scapula" && $0[3] == "new" && $0[7].isEmpty }, "\(csv)")
         #expect(rows.allSatisfy { (0...1).contains(Double($0[4]) ?? -1) }, "\(csv)")
-        #expect(printed.contains("forgetting"), printed)
+        #expect(printed.contains("forgetting"), "\(printed)")
     }
 
     @Test func predictKeepsTheInputGridAsNibabelReadsIt() throws {

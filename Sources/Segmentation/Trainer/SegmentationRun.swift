@@ -105,7 +105,11 @@ public struct SegmentationRun {
                 replay = ReplaySet(memory: memory)
             }
             let index = network.addHead(classes: train.classes)
-            heads = .init(new: index, newWeights: weights, old: oldHeads, oldWeights: old.description.heads.map(\.classWeights), distil: plan.distil)
+            // L_d's weights: the old heads' class weights (the reference code), or uniform 1/C (eq. (2)).
+            let distillationWeights = old.description.heads.map { head in
+                settings.distillationClassWeights ? head.classWeights : [Double](repeating: 1 / Double(head.classWeights.count), count: head.classWeights.count)
+            }
+            heads = .init(new: index, newWeights: weights, old: oldHeads, oldWeights: distillationWeights, distil: plan.distil)
             description = old.description.heads + [newHead]
         }
         // A new head is initialised from its own seed, whatever the previous model's history.

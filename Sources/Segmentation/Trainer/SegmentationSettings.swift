@@ -14,6 +14,15 @@ public struct SegmentationSettings: Codable, Sendable, Equatable {
     public var alpha: Double
     /// Probability that a step is a replay batch (exemplars, or the old data for `joint`).
     public var exemplarRatio: Double
+    /// Whether L_d weights the soft targets with the old head's class weights, as the reference
+    /// code's "fuzzy CE" does, or not, as the paper's eq. (2) (L_d = −Σ_c t_c log y_c). With
+    /// weights w the minimiser of L_d is y_c ∝ w_c t_c, not t: on a small structure (background
+    /// weighed ~50x less) the distilled head drifts to foreground everywhere off the old data.
+    public var distillationClassWeights: Bool
+    /// The reference code's variant: two Adam optimizers, L_c over {body, new head} and L_d
+    /// over {body, old heads} (`TwoLossAdam`), instead of one Adam on α L_c + (1 − α) L_d
+    /// (α is then unused).
+    public var twoOptimizers: Bool
     /// Isotropic rescale in [1/1.5, 1.5) and left-right flip, joint on image, mask and soft targets.
     public var augment: Bool
     /// Keep the epoch with the best validation Dice of the new structure (else the last epoch).
@@ -31,12 +40,12 @@ public struct SegmentationSettings: Codable, Sendable, Equatable {
     public var largestComponent: Bool
 
     public init(base: Int = 64, dropout: Double = 0.5, epochs: Int = 1000, batchSize: Int = 8, learningRate: Double = 1e-3,
-                alpha: Double = 0.5, exemplarRatio: Double = 0.5, augment: Bool = true,
+                alpha: Double = 0.5, exemplarRatio: Double = 0.5, distillationClassWeights: Bool = false, twoOptimizers: Bool = false, augment: Bool = true,
                 validate: Bool = true, patience: Int? = nil, seed: UInt64 = 10, exemplars: ExemplarSettings = ExemplarSettings(),
                 vgg16: String? = nil, vgg16InputSize: Int? = 224, largestComponent: Bool = false) {
         self.base = base; self.dropout = dropout; self.epochs = epochs; self.batchSize = batchSize
         self.learningRate = learningRate; self.alpha = alpha; self.exemplarRatio = exemplarRatio
-        self.augment = augment; self.validate = validate; self.patience = patience
+        self.distillationClassWeights = distillationClassWeights; self.twoOptimizers = twoOptimizers; self.augment = augment; self.validate = validate; self.patience = patience
         self.seed = seed; self.exemplars = exemplars; self.vgg16 = vgg16; self.vgg16InputSize = vgg16InputSize
         self.largestComponent = largestComponent
     }
@@ -56,6 +65,8 @@ public struct SegmentationSettings: Codable, Sendable, Equatable {
         case batchSize = "batch_size"
         case learningRate = "learning_rate"
         case exemplarRatio = "exemplar_ratio"
+        case twoOptimizers = "two_optimizers"
+        case distillationClassWeights = "distillation_class_weights"
         case vgg16InputSize = "vgg16_input_size"
         case largestComponent = "largest_component"
     }

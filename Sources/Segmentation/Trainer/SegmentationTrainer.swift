@@ -23,7 +23,8 @@ public struct SegmentationTrainer {
         /// The head learning the increment's labels, and its class weights.
         public var new: Int
         public var newWeights: [Double]
-        /// The old heads and their class weights (from the previous increments' pixel counts).
+        /// The old heads and their weights: in L_d (class weights or uniform, per the settings),
+        /// or in L_c on a replay of old labels (class weights).
         public var old: [Int]
         public var oldWeights: [[Double]]
         /// Whether the old heads are distilled (LwfSeg and its exemplar variants).
@@ -44,9 +45,17 @@ public struct SegmentationTrainer {
         if heads.distil && batches.softTargetClasses.count != heads.old.count {
             throw SegmentationError.invalid("distilling \(heads.old.count) old heads needs their soft targets, not \(batches.softTargetClasses.count)")
         }
-        let optimizer = Adam(model.parameters(), learningRate: settings.learningRate)
+        let optimizer: Optimizer, twoLosses: TwoLossAdam?
+        if settings.twoOptimizers && heads.distil {
+            twoLosses = TwoLossAdam(parameters: model.parameters(), newHead: model.heads[heads.new].parameters(),
+                                    learningRate: settings.learningRate)
+            optimizer = twoLosses!
+        } else {
+            twoLosses = nil
+            optimizer = Adam(model.parameters(), learningRate: settings.learningRate)
+        }
         let loop = TrainingLoop(model: model, optimizer: optimizer, batches: batches, epochs: settings.epochs) { batch in
-            try self.step(model: model, heads: heads, batch: batch)
+            try self.step(model: model, heads: heads, batch: batch, twoLosses: twoLosses)
         }
         loop.patience = settings.patience
         if settings.validate, let validation {
@@ -63,8 +72,10 @@ public struct SegmentationTrainer {
     }
 
     /// One batch's loss (eq. (1)); `samples` is the batch size and `correct` is left 0 (the
-    /// loop's score is the validation Dice, or the last epoch without validation).
-    func step(model: UNet, heads: Heads, batch: SegmentationBatch) throws -> StepResult {
+    /// loop's score is the validation Dice, or the last epoch without validation). With two
+    /// optimizers a new-data batch runs L_c's backward pass here, stashes the body's part of
+    /// it, and hands L_d to the loop (the epoch's loss then sums L_d only on those batches).
+    func step(model: UNet, heads: Heads, batch: SegmentationBatch, twoLosses: TwoLossAdam? = nil) throws -> StepResult {
         let features = model.body(batch.images)
         let old: [SegmentationLosses.OldHead] = heads.distil
             ? zip(heads.old.indices, batch.softTargets).map { k, targets in
@@ -75,6 +86,13 @@ public struct SegmentationTrainer {
         switch batch.kind {
         case .newData:
             guard let labels = batch.labels else { throw SegmentationError.invalid("a new-data batch without labels") }
+            if let twoLosses, !old.isEmpty {
+                let lc = SegmentationLosses.classification(logits: model.heads[heads.new](features), labels: labels, weights: heads.newWeights)
+                lc.backward(retainGraph: true)
+                twoLosses.stashClassificationGradients()
+                return StepResult(loss: try SegmentationLosses.total(kind: .exemplar, alpha: settings.alpha, newHead: nil, oldHeads: old),
+                                  samples: samples, correct: 0)
+            }
             let loss = try SegmentationLosses.total(kind: .newData, alpha: settings.alpha,
                                                     newHead: (model.heads[heads.new](features), labels, heads.newWeights), oldHeads: old)
             return StepResult(loss: loss, samples: samples, correct: 0)
