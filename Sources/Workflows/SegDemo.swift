@@ -87,12 +87,24 @@ public struct SegDemo: DemoPart {
         for c in Self.cases {
             say("   \(c.name): \(c.note)")
             let newTest = try SliceSet.load(folder: sites[c.site]!, split: "test")
+            var trained: [String: SegmentationModel] = [:]
             for method in registry.entries {
                 let t0 = Date()
-                let model = try run.increment(previous: base, data: sites[c.site]!, method: method,
+                let model: SegmentationModel
+                if method.name == SeparateNetworks.name, var networks = trained[CurSeg.name] {
+                    // One network per structure is the base network beside CurSeg's, which
+                    // `separate` would train again bit for bit (same seed, same data): composed,
+                    // not retrained, to save the demo's time.
+                    networks.companions = [baseModel]
+                    networks.description.companions = ["previous"]
+                    model = networks
+                } else {
+                    model = try run.increment(previous: base, data: sites[c.site]!, method: method,
                                               out: models.appendingPathComponent(c.name.replacingOccurrences(of: " ", with: "").lowercased())
                                                   .appendingPathComponent(method.name),
                                               oldData: sites["a"]!, volumes: c.volumes)
+                }
+                trained[method.name] = model
                 let report = try SegmentationAssessment.evaluate(model: model, data: [oldTest, newTest], before: baseModel,
                                                                  largestComponent: settings.largestComponent)
                 results[c.name, default: [:]][method.name] = report

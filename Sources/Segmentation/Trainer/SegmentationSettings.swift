@@ -54,10 +54,10 @@ public struct SegmentationSettings: Codable, Sendable, Equatable {
     public static let paper = SegmentationSettings()
 
     /// A CPU preset for phantom slices of 32 x 32: width 4, dropout 0.1 (0.5 of 4 channels
-    /// leaves the network too little to learn from in few epochs), Adam 3e-3, 20 epochs,
+    /// leaves the network too little to learn from in few epochs), Adam 3e-3, 16 epochs,
     /// smaller exemplar sets and fewer MC passes.
     public static let quick = SegmentationSettings(
-        base: 4, dropout: 0.1, epochs: 20, batchSize: 8, learningRate: 3e-3, validate: true,
+        base: 4, dropout: 0.1, epochs: 16, batchSize: 8, learningRate: 3e-3, validate: true,
         exemplars: ExemplarSettings(capacity: 24, representatives: 12, candidates: 24, monteCarloPasses: 9), vgg16InputSize: nil)
 
     enum CodingKeys: String, CodingKey {
