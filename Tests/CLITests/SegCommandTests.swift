@@ -125,4 +125,20 @@ import TestSupport
             """, input.path, output.path])
         #expect(check.status == 0 && check.output.contains("ok"), "\(check.output)")
     }
+
+    @Test func badRequestsFailWithOneLineReasons() throws {
+        let inc = ["seg", "increment", "--quick", "--config", Self.config, "--model", Self.base.path]
+        let out = Self.root.appendingPathComponent("refused").path
+        let cases: [([String], String)] = [
+            (inc + ["--method", "lwf", "--data", Self.shards[1], "--out", out], "registered: curseg, separate, joint"),
+            (inc + ["--method", "lwfseg", "--data", Self.shards[0], "--out", out], "already segments"),
+            (inc + ["--method", "joint", "--data", Self.shards[1], "--out", out], "--old-data"),
+            (["seg", "evaluate", "--model", Self.root.appendingPathComponent("nothing").path, "--data", Self.shards[0], "--out", out], "model.json"),
+        ]
+        for (arguments, reason) in cases {
+            let result = try Binary.run(arguments + ["--progress", "off"])
+            #expect(result.status == 1 && result.output.contains(reason), "\(arguments): \(result.output)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out + "/model.json"))
+    }
 }
