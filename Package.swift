@@ -82,15 +82,15 @@ let package = Package(
         // Methods: weighted experts (Bransby et al. 2024) and their baselines; segmentation blocks (Ozdemir et al. 2018)
         .target(name: "Incremental", dependencies: ["Training", "Metrics", "Reporting", "NeuralNet", "DataLoading", "TensorCore", "ArrayFiles",
                                                     "Support"]),
-        .target(name: "Segmentation", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "ArrayFiles"]),
+        .target(name: "Segmentation", dependencies: ["Training", "NeuralNet", "TensorCore", "DataLoading", "Datasets", "ArrayFiles", "Support"]),
 
         // Workflows that span ingestion and learning (the demo)
-        .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "Metrics", "Training", "Console", "Support"]),
+        .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "Segmentation", "Metrics", "Training", "Console", "Support"]),
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [
             "Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading",
-            "Training", "Metrics", "Reporting", "Incremental", "Workflows",
+            "Training", "Metrics", "Reporting", "Incremental", "Segmentation", "Workflows",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),
@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "Ingest", "Support", "Phantoms", "TensorCore", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Training", "Metrics", "Reporting", "Ingest", "Support", "Phantoms",
                                                             "DataLoading", "NeuralNet", "TensorCore", "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Training", "NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["DicomIO", "Console"], path: "Tests/TestSupport"),
     ],

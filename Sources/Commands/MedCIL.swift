@@ -11,7 +11,7 @@ public struct MedCIL: ParsableCommand {
         pipeline on bundled phantom data. Every subcommand has its own --help.
         """,
         subcommands: [Demo.self, Convert.self, Labels.self, Phantom.self, Train.self, Features.self, EvaluateRun.self, SiteShift.self, Experiment.self,
-                      DicomCommand.self, NiftiCommand.self, Bench.self]
+                      DicomCommand.self, NiftiCommand.self, Bench.self, Seg.self]
     )
 
     public init() {}
