@@ -32,7 +32,7 @@ let libraryProducts: [(name: String, targets: [String])] = [
     ("MedCILIngestion", ["ArrayFiles", "Console", "Support", "Datasets", "DicomIO", "NiftiIO", "Ingest", "Phantoms"]),
     // Tensors and autograd, networks and checkpoints, shard loading, training, metrics, reports, methods.
     ("MedCILLearning", ["ArrayFiles", "Support", "Datasets", "TensorCore", "NeuralNet", "DataLoading", "Training", "Metrics",
-                        "Reporting", "Incremental", "Segmentation"]),
+                        "Reporting", "Incremental", "Segmentation", "ClassIncremental"]),
 ]
 
 let dcmtkLibraries: [LinkerSetting] = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd"]
@@ -83,14 +83,16 @@ let package = Package(
         .target(name: "Incremental", dependencies: ["Training", "Metrics", "Reporting", "NeuralNet", "DataLoading", "TensorCore", "ArrayFiles",
                                                     "Support"]),
         .target(name: "Segmentation", dependencies: ["NeuralNet", "TensorCore", "DataLoading", "ArrayFiles"]),
+        // Data-free class-incremental learning (Class Impression, CCSI) and its baselines
+        .target(name: "ClassIncremental", dependencies: ["Training", "Metrics", "Reporting", "NeuralNet", "DataLoading", "TensorCore", "ArrayFiles", "Support", "Datasets"]),
 
         // Workflows that span ingestion and learning (the demo)
-        .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "Metrics", "Training", "Console", "Support"]),
+        .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "ClassIncremental", "Datasets", "Metrics", "Training", "Console", "Support"]),
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [
             "Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading",
-            "Training", "Metrics", "Reporting", "Incremental", "Workflows",
+            "Training", "Metrics", "Reporting", "Incremental", "ClassIncremental", "Workflows",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),
@@ -106,6 +108,7 @@ let package = Package(
         .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Training", "Metrics", "Reporting", "Ingest", "Support", "Phantoms",
                                                             "DataLoading", "NeuralNet", "TensorCore", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "ClassIncrementalTests", dependencies: ["ClassIncremental", "NeuralNet", "TensorCore", "ArrayFiles", "Metrics", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["DicomIO", "Console"], path: "Tests/TestSupport"),
     ],
