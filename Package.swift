@@ -16,7 +16,8 @@
 //                                                     |              report of any method family)
 //                                                     | methods      Incremental (method protocol and registry, weighted
 //                                                     |              experts, baselines, the experiment), Segmentation
-//                                                     |              (Ozdemir et al. 2018 building blocks)
+//                                                     |              (Ozdemir et al. 2018 building blocks), ClassIncremental
+//                                                     |              (data-free class increments: CCSI, Class Impression)
 //   workflows      Workflows (the demo: phantoms -> conversion -> experiment -> table), over both sides
 //   commands       Commands (swift-argument-parser), and the thin `medcil` executable
 //

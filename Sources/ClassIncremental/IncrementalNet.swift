@@ -42,10 +42,18 @@ public final class IncrementalNet {
 
     public func features(_ x: Tensor) -> Tensor { net.features(x) }
 
-    /// Pre-sigma cosine scores [N, classes].
+    /// Pre-sigma cosine scores [N, classes]: <f/|f|, w_c/|w_c|> (the head's own computation,
+    /// with norms that stay finite in the backward pass of an all-zero row, see `normalizedRows`).
     public func scores(features f: Tensor) -> Tensor {
-        if let split = net.fc as? SplitCosineLinear { return split.scores(f) }
-        return (net.fc as! CosineLinear).scores(f)
+        linear(Self.normalizedRows(f), weight: Self.normalizedRows(cosineWeights), bias: nil)
+    }
+
+    /// x / max(|x|, 1e-12) per row, as torch's F.normalize. The norm is sqrt(sum x^2 + 1e-30):
+    /// the same value in float32, but its derivative stays finite where a row is all zero
+    /// (ReLU features can be), where sqrt's would be infinite and turn the gradient into NaN.
+    public static func normalizedRows(_ x: Tensor) -> Tensor {
+        let norm = ((x * x).sum(axes: [1], keepDims: true) + 1e-30).sqrt()
+        return x / maximum(norm, Tensor.full(norm.shape, value: 1e-12, dtype: x.dtype))
     }
 
     public var sigma: Parameter {

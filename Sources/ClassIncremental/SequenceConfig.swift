@@ -19,6 +19,8 @@ public struct SequenceConfig: Codable, Sendable, Equatable {
 
     /// The model update of every task (SGD as the reference: momentum 0, no weight decay).
     public struct Training: Codable, Sendable, Equatable {
+        public init() {}
+
         public var epochs: Int = 30
         /// Epochs of the first task (its plain weighted cross-entropy).
         public var baseEpochs: Int = 30
@@ -39,6 +41,8 @@ public struct SequenceConfig: Codable, Sendable, Equatable {
 
     /// Class-impression synthesis (methods.md 2.4).
     public struct Synthesis: Codable, Sendable, Equatable {
+        public init() {}
+
         /// Adam steps on the pixels per batch (reference: 5000).
         public var iterations: Int = 5000
         /// Synthetic batches per task from the second on (reference BloodMNIST: 16, 24, 30).
@@ -70,6 +74,8 @@ public struct SequenceConfig: Codable, Sendable, Equatable {
 
     /// The CCSI/CI update losses (methods.md 2.5).
     public struct Update: Codable, Sendable, Equatable {
+        public init() {}
+
         /// Share of synthetic samples an epoch draws (rs_ratio).
         public var syntheticRatio: Double = 0.66
         /// Feature distillation weight, scaled by sqrt(old / new) (adapt_lamda).
@@ -168,16 +174,16 @@ public struct SequenceConfig: Codable, Sendable, Equatable {
 
     func perTask(_ values: [Double], task: Int) -> Double { values[min(max(task - 1, 0), values.count - 1)] }
 
-    /// The 2-core preset (`--quick`): 16x16 inputs, few epochs, 4 synthetic batches of 100
+    /// The 2-core preset (`--quick`): 16x16 inputs, few epochs, 2 synthetic batches of 60
     /// Adam steps per task; the README's digits table states what it costs.
     public mutating func applyQuick() {
         imageSize = 16
         padding = 0
         training.epochs = 8
         training.baseEpochs = 10
-        synthesis.iterations = 100
-        synthesis.warmup = 10
-        synthesis.batches = [4]
+        synthesis.iterations = 60
+        synthesis.warmup = 6
+        synthesis.batches = [2]
     }
 }
 

@@ -45,9 +45,9 @@ struct CILRun: ParsableCommand {
     func run() throws {
         Parallel.threads = shared.workerCount
         let url = URL(fileURLWithPath: config)
-        var base = SequenceConfig()
-        if quick { base.applyQuick() }
-        var settings = try ConfigLoader.load(SequenceConfig.self, from: url, over: base)
+        // Command line > file > defaults: --quick overrides what the file sets.
+        var settings = try ConfigLoader.load(SequenceConfig.self, from: url, over: SequenceConfig())
+        if quick { settings.applyQuick() }
         if let threads = shared.threads { settings.workers = threads }
         let run = try SequenceRun(config: settings, configFolder: url.deletingLastPathComponent(), out: URL(fileURLWithPath: out), resume: resume)
         let results = try run.run()

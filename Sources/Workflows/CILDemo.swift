@@ -19,7 +19,7 @@ public struct CILDemo: DemoPart {
 
     public init(context: DemoContext) throws { self.context = context }
 
-    /// The sequence the part runs: the 2-core preset (16x16, short synthesis) or, with --full,
+    /// The sequence the part runs: the 2-core preset (16x16, batch 10, short synthesis) or, with --full,
     /// the reference's settings (32x32, 5000 Adam steps, 16/24/30 synthetic batches).
     public static func sequence(full: Bool, workers: Int, classes: Int) -> SequenceConfig {
         var config = SequenceConfig()
@@ -27,6 +27,8 @@ public struct CILDemo: DemoPart {
             config.applyQuick()
             config.training.baseEpochs = 12
             config.training.epochs = 8
+            // About 50 training images per task: small batches give the steps the net needs.
+            config.training.batchSize = 10
         }
         config.classOrder = Array(0..<classes)
         config.taskSizes = [2, 2, 2, 2]
@@ -62,7 +64,7 @@ public struct CILDemo: DemoPart {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: shards.path))?.sorted() ?? [] {
             let folder = shards.appendingPathComponent(name)
             if let data = FileManager.default.contents(atPath: folder.appendingPathComponent("dataset.json").path),
-               let description = try? JSONDecoder().decode(EchoDatasetDescription.self, from: data), description.site == "a" {
+               let description = try? JSONDecoder().decode(EchoDatasetDescription.self, from: data), description.dataset == "phantom-echo-a" {
                 context.say("== site-a shards from an earlier conversion: \(folder.path)")
                 return folder
             }

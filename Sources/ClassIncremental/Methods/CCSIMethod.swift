@@ -8,6 +8,8 @@ public struct CCSIMethod: ClassIncrementalMethod {
     public static let summary = "class impressions with Continual Normalization, feature distillation, margin and IdC losses"
     public var norm: NormKind { .continual }
 
+    public init() {}
+
     public func learn(_ context: TaskContext, previous: IncrementalNet?, memory: MethodMemory) throws -> TaskOutcome {
         try ImpressionPipeline(norm: norm).learn(context, previous: previous, memory: memory)
     }

@@ -7,6 +7,8 @@ public struct ClassImpressionMethod: ClassIncrementalMethod {
     public static let summary = "class impressions with BatchNorm moments (DeepInversion regulariser)"
     public var norm: NormKind { .batch }
 
+    public init() {}
+
     public func learn(_ context: TaskContext, previous: IncrementalNet?, memory: MethodMemory) throws -> TaskOutcome {
         try ImpressionPipeline(norm: norm).learn(context, previous: previous, memory: memory)
     }

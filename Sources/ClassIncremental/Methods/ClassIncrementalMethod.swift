@@ -21,6 +21,13 @@ public struct TaskContext {
     public var task: Int
     public var log: (String) -> Void
 
+    public init(config: SequenceConfig, data: SequenceData, task: Int, log: @escaping (String) -> Void) {
+        self.config = config
+        self.data = data
+        self.task = task
+        self.log = log
+    }
+
     public var imageShape: [Int] { data.train.shape }
     /// Task sizes up to and including this task.
     public var taskSizes: [Int] { Array(config.taskSizes[0...task]) }

@@ -10,6 +10,8 @@ public struct FineTuneMethod: ClassIncrementalMethod {
     public static let summary = "cross-entropy on the new task's images only (lower bound)"
     public var norm: NormKind { .batch }
 
+    public init() {}
+
     public func learn(_ context: TaskContext, previous: IncrementalNet?, memory: MethodMemory) throws -> TaskOutcome {
         let model = try grownModel(context, previous: previous, norm: norm)
         let started = Date()

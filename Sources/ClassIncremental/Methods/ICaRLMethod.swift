@@ -13,6 +13,8 @@ public struct ICaRLMethod: ClassIncrementalMethod {
     public static let summary = "20 exemplars per class by herding, nearest mean of exemplars (Rebuffi et al. 2017)"
     public var norm: NormKind { .batch }
 
+    public init() {}
+
     public func learn(_ context: TaskContext, previous: IncrementalNet?, memory: MethodMemory) throws -> TaskOutcome {
         let model = try grownModel(context, previous: previous, norm: norm)
         let started = Date()

@@ -88,7 +88,7 @@ struct ImpressionPipeline {
             let scores = model.scores(features: features)
             let logits = scores * model.sigma.value
             let referenceFeatures = Autograd.withNoGrad { reference.features(batch.images) }
-            let distillation = cosineEmbeddingLoss(features, referenceFeatures, targets: batch.labels.map { _ in 1 }) * lambda
+            let distillation = Self.featureDistillation(features, referenceFeatures) * lambda
             let crossEntropyLoss = crossEntropy(logits, targets: batch.labels, weights: classWeights)
             var loss = distillation + crossEntropyLoss
             if let margin = Self.marginRanking(scores: scores, labels: batch.labels, oldClasses: old, margin: update.margin) {
@@ -106,6 +106,9 @@ struct ImpressionPipeline {
                 target = target.detach() * (1 - rho) + Self.classMeanRows(poolScores, labels: predicted, classes: seen) * rho
                 loss = loss + Self.intraDomainContrastive(source: source, target: target, tau: tau) * update.contrastiveWeight
             }
+            guard loss.item().isFinite else {
+                throw CILError("task \(context.task + 1): the update's loss is not finite (\(loss.item())); lower training.learning_rate")
+            }
             return StepResult(loss: loss, samples: batch.labels.count,
                               correct: zip(logits.argmax(axis: 1), batch.labels).filter { $0 == $1 }.count)
         }
@@ -113,6 +116,13 @@ struct ImpressionPipeline {
                               updateSeconds: Date().timeIntervalSince(updateStarted), synthetic: synthetic)
         outcome.memory.classMeans = classMeans + train.classMeans(classes: seen)[(old * train.imageSize)...]
         return outcome
+    }
+
+    /// L1 before lambda: mean_b (1 - cos(f_b, f_ref_b)), torch's CosineEmbeddingLoss with target
+    /// +1, with norms that stay finite for all-zero feature rows (`normalizedRows`).
+    static func featureDistillation(_ features: Tensor, _ reference: Tensor) -> Tensor {
+        let cosine = (IncrementalNet.normalizedRows(features) * IncrementalNet.normalizedRows(reference)).sum(axes: [1])
+        return (1 - cosine).mean()
     }
 
     /// L3: mean over samples of old classes of max(0, m - (s[y] - max_{c >= old} s[c])); nil
@@ -141,7 +151,8 @@ struct ImpressionPipeline {
 
     /// L4 = -log tr M + log sum M, M = exp(T^ S^T / tau), rows of S and T L2-normalised (+1e-10).
     static func intraDomainContrastive(source: Tensor, target: Tensor, tau: Double) -> Tensor {
-        func normalized(_ m: Tensor) -> Tensor { m / ((m * m).sum(axes: [1], keepDims: true).sqrt() + 1e-10) }
+        // Rows of classes absent from the batch are zero: the 1e-30 keeps sqrt's derivative finite there.
+        func normalized(_ m: Tensor) -> Tensor { m / (((m * m).sum(axes: [1], keepDims: true) + 1e-30).sqrt() + 1e-10) }
         let similarity = (normalized(target).matmul(normalized(source).transposed()) / tau).exp()
         let n = similarity.shape[0]
         var eye = [Float](repeating: 0, count: n * n)

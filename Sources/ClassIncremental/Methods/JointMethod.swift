@@ -9,6 +9,8 @@ public struct JointMethod: ClassIncrementalMethod {
     public static let summary = "all data of every task so far (upper bound)"
     public var norm: NormKind { .batch }
 
+    public init() {}
+
     public func learn(_ context: TaskContext, previous: IncrementalNet?, memory: MethodMemory) throws -> TaskOutcome {
         let model = try grownModel(context, previous: previous, norm: norm)
         let started = Date()

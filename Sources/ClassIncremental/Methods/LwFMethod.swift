@@ -10,6 +10,8 @@ public struct LwFMethod: ClassIncrementalMethod {
     public static let summary = "new-task cross-entropy + logit distillation at T = 2 (Li & Hoiem 2017)"
     public var norm: NormKind { .batch }
 
+    public init() {}
+
     public func learn(_ context: TaskContext, previous: IncrementalNet?, memory: MethodMemory) throws -> TaskOutcome {
         let model = try grownModel(context, previous: previous, norm: norm)
         let started = Date()
