@@ -10,7 +10,7 @@ import Support
 /// as four tasks of two views (A2C A3C | A4C A5C | PLAX PSAX-AV | PSAX-MV PSAX-AP, the
 /// site's view order), every registered method (CCSI, CI, the baselines), one table. It uses
 /// the site-a shards the experts part converted when they are there (<out>/shards), and
-/// otherwise exports and converts site a itself. Writes <out>/cil.
+/// otherwise exports and converts site a itself. Writes <out>/cil (<out>/cil-full with --full).
 public struct CILDemo: DemoPart {
     public static let name = "cil"
     public static let summary = "data-free class-incremental learning (CCSI, Class Impression) on the views of phantom site a"
@@ -49,11 +49,13 @@ public struct CILDemo: DemoPart {
         context.say(String(format: "cil settings (%d threads): %dx%d inputs, epochs %d (first task %d), synthesis %d Adam steps x %d batches of %d per task",
                            context.workers, config.imageSize, config.imageSize, config.training.epochs, config.training.baseEpochs,
                            config.synthesis.iterations, config.syntheticBatches(task: 1), config.synthesis.batchSize))
-        let run = SequenceRun(config: config, data: try SequenceData(splits: splits, config: config), out: context.out.appendingPathComponent("cil"), resume: true)
+        // A rerun continues the same settings' run; the reference settings get their own folder.
+        let folder = context.out.appendingPathComponent(context.full ? "cil-full" : "cil")
+        let run = SequenceRun(config: config, data: try SequenceData(splits: splits, config: config), out: folder, resume: true)
         run.log = context.say
         let results = try run.run()
         context.say("\n" + results.table + "\n\n" + SequenceResults.definitions)
-        context.say("report: \(context.out.appendingPathComponent("cil/report.html").path)")
+        context.say("report: \(folder.appendingPathComponent("report.html").path)")
         context.say(String(format: "cil part finished in %.1f min", Date().timeIntervalSince(started) / 60))
         return results.table
     }
