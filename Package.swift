@@ -16,7 +16,8 @@
 //                                                     |              report of any method family)
 //                                                     | methods      Incremental (method protocol and registry, weighted
 //                                                     |              experts, baselines, the experiment), Segmentation
-//                                                     |              (Ozdemir et al. 2018 building blocks)
+//                                                     |              (Ozdemir et al. 2018 building blocks), ClassIncremental
+//                                                     |              (data-free class increments: CCSI, Class Impression)
 //   workflows      Workflows (the demo: phantoms -> conversion -> experiment -> table), over both sides
 //   commands       Commands (swift-argument-parser), and the thin `medcil` executable
 //
@@ -32,7 +33,7 @@ let libraryProducts: [(name: String, targets: [String])] = [
     ("MedCILIngestion", ["ArrayFiles", "Console", "Support", "Datasets", "DicomIO", "NiftiIO", "Ingest", "Phantoms"]),
     // Tensors and autograd, networks and checkpoints, shard loading, training, metrics, reports, methods.
     ("MedCILLearning", ["ArrayFiles", "Support", "Datasets", "TensorCore", "NeuralNet", "DataLoading", "Training", "Metrics",
-                        "Reporting", "Incremental", "Segmentation"]),
+                        "Reporting", "Incremental", "Segmentation", "ClassIncremental"]),
 ]
 
 let dcmtkLibraries: [LinkerSetting] = ["dcmimage", "dcmimgle", "dcmjpeg", "dcmjpls", "dcmdata", "oflog", "ofstd"]
@@ -83,14 +84,16 @@ let package = Package(
         .target(name: "Incremental", dependencies: ["Training", "Metrics", "Reporting", "NeuralNet", "DataLoading", "TensorCore", "ArrayFiles",
                                                     "Support"]),
         .target(name: "Segmentation", dependencies: ["Training", "NeuralNet", "TensorCore", "DataLoading", "Datasets", "ArrayFiles", "Support"]),
+        // Data-free class-incremental learning (Class Impression, CCSI) and its baselines
+        .target(name: "ClassIncremental", dependencies: ["Training", "Metrics", "Reporting", "NeuralNet", "DataLoading", "TensorCore", "ArrayFiles", "Support", "Datasets"]),
 
         // Workflows that span ingestion and learning (the demo)
-        .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "Segmentation", "Metrics", "Training", "Console", "Support"]),
+        .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "ClassIncremental", "Segmentation", "Datasets", "Metrics", "Training", "Console", "Support"]),
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [
             "Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading",
-            "Training", "Metrics", "Reporting", "Incremental", "Segmentation", "Workflows",
+            "Training", "Metrics", "Reporting", "Incremental", "ClassIncremental", "Segmentation", "Workflows",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),
@@ -106,6 +109,7 @@ let package = Package(
         .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Training", "Metrics", "Reporting", "Ingest", "Support", "Phantoms",
                                                             "DataLoading", "NeuralNet", "TensorCore", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Training", "NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "ClassIncrementalTests", dependencies: ["ClassIncremental", "NeuralNet", "TensorCore", "ArrayFiles", "Metrics", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["DicomIO", "Console"], path: "Tests/TestSupport"),
     ],

@@ -11,7 +11,7 @@ import Support
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that run MedCIL and its peer side by side in one invocation and print the ratio.",
-        subcommands: [BenchConvert.self, BenchConvertMR.self, BenchTrain.self, BenchShards.self]
+        subcommands: [BenchConvert.self, BenchConvertMR.self, BenchTrain.self, BenchShards.self, BenchSynthesis.self]
     )
 }
 

@@ -36,7 +36,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Folder with the site converters.")
     var converters: String = "converters"
 
-    @Flag(help: "The settings of Bransby et al. 2024 instead of the 2-core ones.")
+    @Flag(help: "The reference works' settings (Bransby et al. 2024; the CCSI code for the cil part) instead of the 2-core ones.")
     var full = false
 
     @Option(help: "Phantom cines per view and site (default 10; 30 with --full).")

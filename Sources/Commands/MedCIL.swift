@@ -10,7 +10,7 @@ public struct MedCIL: ParsableCommand {
         turns a DICOM export into normalized .npy shards with harmonized labels; `medcil demo` runs the whole
         pipeline on bundled phantom data. Every subcommand has its own --help.
         """,
-        subcommands: [Demo.self, Convert.self, Labels.self, Phantom.self, Train.self, Features.self, EvaluateRun.self, SiteShift.self, Experiment.self,
+        subcommands: [Demo.self, Convert.self, Labels.self, Phantom.self, Train.self, Features.self, EvaluateRun.self, SiteShift.self, Experiment.self, CIL.self,
                       DicomCommand.self, NiftiCommand.self, Bench.self, Seg.self]
     )
 

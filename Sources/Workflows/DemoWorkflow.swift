@@ -58,7 +58,7 @@ public struct DemoPartEntry {
 /// part's table once more and the total time.
 public struct DemoWorkflow {
     /// Every part, in the order `medcil demo` runs them. A new part is one file plus one entry.
-    public static let parts: [DemoPartEntry] = [DemoPartEntry(ExpertsDemo.self), DemoPartEntry(SegDemo.self)]
+    public static let parts: [DemoPartEntry] = [DemoPartEntry(ExpertsDemo.self), DemoPartEntry(CILDemo.self), DemoPartEntry(SegDemo.self)]
 
     public static func part(named name: String) -> DemoPartEntry? {
         parts.first { $0.name == name }

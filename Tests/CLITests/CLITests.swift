@@ -20,7 +20,7 @@ enum Binary {
 @Suite struct CLITests {
     /// Every command's help names what it does and its options.
     @Test(arguments: [[], ["convert", "echo"], ["labels", "check"], ["phantom", "echo"], ["dicom", "info"], ["dicom", "frames"],
-                      ["bench", "convert"], ["demo"]])
+                      ["bench", "convert"], ["demo"], ["cil", "run"], ["cil", "synthesize"], ["bench", "synthesis"]])
     func helpIsUseful(_ path: [String]) throws {
         let result = try Binary.run(path + ["--help"])
         #expect(result.status == 0)

@@ -378,6 +378,71 @@ def segmentation_cases():
     segmentation_unet_case()
 
 
+# ==== Class-impression synthesis (Sources/ClassIncremental; Tests/ClassIncrementalTests/SynthesisGoldenTests.swift)
+def synthesis_step_case(name, norm, seed=0):
+    """One step of CCSI / CI synthesis (methods.md 2.4) on the reference's small net in
+    evaluation mode, without jitter or flip: loss = CE(f(x), y) + 0.01 TV2(x) + sum_l s_l R_l(x)
+    + 0.1 mean_b |x_b|_2 with s_1 = 10 and R_l the distance of the normalisation layer's batch
+    moments (of its input for BatchNorm, of the group-normalised input for Continual
+    Normalization) to its running statistics; Adam(lr 0.05, betas (0.5, 0.9)) on the pixels;
+    then channel 0 clamped to [-0.485/0.229, 0.515/0.229]. Writes weights.safetensors (after
+    three training-mode batches), input.npy, labels.npy, loss.npy (before the step) and
+    after.npy (the pixels after the step)."""
+    if not wanted(name):
+        return
+    folder = fresh_folder(name)
+    torch.manual_seed(seed)
+    model = M.CCSINet(1, 3, norm=norm)
+    generator = torch.Generator().manual_seed(seed + 1)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.rand(8, 1, 32, 32, generator=generator))
+    save_file(state(model), os.path.join(folder, "weights.safetensors"))
+    model.eval()
+    terms = []
+
+    def hook(module, inputs, output):
+        x = inputs[0]
+        if isinstance(module, M.ContinualNorm):
+            x = F.group_norm(x, module.groups, eps=1e-5)
+        mean = x.mean([0, 2, 3])
+        var = x.permute(1, 0, 2, 3).reshape(x.shape[1], -1).var(1, unbiased=False)
+        terms.append(torch.norm(module.running_var - var, 2) + torch.norm(module.running_mean - mean, 2))
+
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.register_forward_hook(hook)
+    x0 = torch.rand(4, 1, 32, 32, generator=generator)
+    labels = torch.tensor([0, 1, 2, 1])
+    x = x0.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([x], lr=0.05, betas=(0.5, 0.9), eps=1e-8)
+    logits = model(x)
+    statistics = sum(t * (10.0 if i == 0 else 1.0) for i, t in enumerate(terms))
+    d1 = x[:, :, :, :-1] - x[:, :, :, 1:]
+    d2 = x[:, :, :-1, :] - x[:, :, 1:, :]
+    d3 = x[:, :, 1:, :-1] - x[:, :, :-1, 1:]
+    d4 = x[:, :, :-1, :-1] - x[:, :, 1:, 1:]
+    tv = torch.norm(d1) + torch.norm(d2) + torch.norm(d3) + torch.norm(d4)
+    loss = F.cross_entropy(logits, labels) + 0.01 * tv + statistics + 0.1 * torch.norm(x.view(4, -1), dim=1).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        x[:, 0].clamp_(-0.485 / 0.229, (1 - 0.485) / 0.229)
+    save_npy(folder, "input", x0)
+    np.save(os.path.join(folder, "labels.npy"), labels.numpy().astype(np.int64))
+    save_npy(folder, "loss", loss.detach().reshape(1))
+    save_npy(folder, "after", x)
+    print(f"{name}: loss {loss.item():.5f}")
+
+
+def synthesis_cases():
+    synthesis_step_case("synthesis_step_cn", "cn")
+    synthesis_step_case("synthesis_step_bn", "bn")
+
+
 if __name__ == "__main__":
     main()
     segmentation_cases()
+    synthesis_cases()
