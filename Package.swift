@@ -88,7 +88,8 @@ let package = Package(
         .target(name: "ClassIncremental", dependencies: ["Training", "Metrics", "Reporting", "NeuralNet", "DataLoading", "TensorCore", "ArrayFiles", "Support", "Datasets"]),
 
         // Workflows that span ingestion and learning (the demo)
-        .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "ClassIncremental", "Segmentation", "Datasets", "Metrics", "Training", "Console", "Support"]),
+        .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "ClassIncremental", "Segmentation", "Datasets", "DataLoading",
+                                                  "TensorCore", "Metrics", "Training", "Console", "Support"]),
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [
@@ -108,8 +109,8 @@ let package = Package(
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "Ingest", "Support", "Phantoms", "TensorCore", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Training", "Metrics", "Reporting", "Ingest", "Support", "Phantoms",
                                                             "DataLoading", "NeuralNet", "TensorCore", "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "Training", "NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
-        .testTarget(name: "ClassIncrementalTests", dependencies: ["ClassIncremental", "NeuralNet", "TensorCore", "ArrayFiles", "Metrics", "TestSupport"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "ClassIncrementalTests", dependencies: ["ClassIncremental", "NeuralNet", "TensorCore", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["DicomIO", "Console"], path: "Tests/TestSupport"),
     ],
