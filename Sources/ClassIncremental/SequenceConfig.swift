@@ -105,7 +105,7 @@ public struct SequenceConfig: Codable, Sendable, Equatable {
     public var padding: Int = 2
     public var seed: UInt64 = 0
     /// Registered methods to run, in order.
-    public var methods: [String] = ["fine-tune", "lwf", "icarl", "ci", "ccsi", "joint"]
+    public var methods: [String] = ["fine-tune", "lwf", "icarl-ce", "ci", "ccsi", "joint"]
     /// Share of the training split held out, unlabelled, for the IdC target batches.
     public var poolFraction: Double = 0.1
     /// Share of the training split held out for model selection when the dataset has no val split.

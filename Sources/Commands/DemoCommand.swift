@@ -9,20 +9,26 @@ import TensorCore
 /// `medcil demo`: the main job on bundled phantom data.
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The main job on bundled phantom data: four sites' echo exports, their conversion, weighted experts against Combine & Retrain and fine-tuning, a report.",
+        abstract: "The main job on bundled phantom data: every method family, from phantom exports through conversion to incrementally trained models, with their tables.",
         discussion: """
-        Writes phantom echo exports of four sites (DICOM through DCMTK, broken files among them), converts each \
-        with its converter in converters/, then runs the multi-site class-incremental comparison of \
-        `medcil experiment run` with the sites arriving in the order a, b, c, d: a base classifier on site a, an \
-        expert per later site, the score-fusion networks (sf, nmd-wsf, attn-wsf) on exported features, the \
-        untrained fusions (max-logit, max-softmax, routing), Combine & Retrain and fine-tuning (per-class heads) at the same \
-        settings, over --orders sample orders (run/order-<k>, each with its report). Prints every method as mean ± sd over \
-        the orders and writes experts-summary.md/.csv/.json and everything else under --out. \
-        Run again with the same --out after a kill, the incremental training continues from its last finished stage or epoch.
+        Runs its parts in order (or the one named), each on phantom data it writes itself, then repeats each part's \
+        table and the total time. The default settings are scaled so that all parts together finish inside 15 minutes \
+        on 2 cores (each part prints its settings at its start); --full runs the reference works' settings, which take days on a CPU.
 
-        The default settings are scaled to finish inside 15 minutes on 2 cores (printed at the start); --full runs \
-        those of Bransby et al. 2024 (ResNet-18 width 64 at 112x112, 200 epochs), which takes days on a CPU. --config overrides single \
-        keys of the experiment settings (the YAML keys of `medcil experiment run --config`).
+        experts: phantom echo exports of four sites (DICOM through DCMTK, broken files among them), converted with the \
+        converters in converters/, then the multi-site class-incremental comparison of `medcil experiment run` with the \
+        sites arriving in the order a, b, c, d (Bransby et al. 2024): base classifier, an expert per later site, the \
+        score-fusion networks (sf, nmd-wsf, attn-wsf), the untrained fusions, Combine & Retrain and fine-tuning (per-class \
+        heads), over --orders sample orders (run/order-<k>, each with its report), every method as mean ± sd \
+        (experts-summary.md/.csv/.json). --config overrides single keys of its experiment settings.
+
+        cil: a 4-task class-incremental sequence on the phantom echo views without stored images (Class Impression / \
+        CCSI) beside fine-tune, lwf, icarl-ce and joint (cil/).
+
+        seg: the phantom MR sites as the three cases of Ozdemir et al. 2018 (a new structure from another site, from \
+        one annotated volume, from another MR contrast), every segmentation method, a table laid out like their Table 1 (seg/).
+
+        Run again with the same --out after a kill, and training continues from its last finished stage or epoch.
         """
     )
 

@@ -4,6 +4,7 @@ import Ingest
 import Phantoms
 import Segmentation
 import Support
+import TensorCore
 
 /// The segmentation part of `medcil demo` (Ozdemir et al. 2018): phantom shoulder MR sites as
 /// the paper's three cases, every registered method, and a table laid out like its Table 1.
@@ -83,36 +84,19 @@ public struct SegDemo: DemoPart {
         let oldTest = try SliceSet.load(folder: sites["a"]!, split: "test")
 
         say("\n== 3/4 increments: \(registry.names.joined(separator: ", "))")
-        var results: [String: [String: SegmentationAssessment.Report]] = [:]
-        for c in Self.cases {
-            say("   \(c.name): \(c.note)")
-            let newTest = try SliceSet.load(folder: sites[c.site]!, split: "test")
-            var trained: [String: SegmentationModel] = [:]
-            for method in registry.entries {
-                let t0 = Date()
-                let model: SegmentationModel
-                if method.name == SeparateNetworks.name, var networks = trained[CurSeg.name] {
-                    // One network per structure is the base network beside CurSeg's, which
-                    // `separate` would train again bit for bit (same seed, same data): composed,
-                    // not retrained, to save the demo's time.
-                    networks.companions = [baseModel]
-                    networks.description.companions = ["previous"]
-                    model = networks
-                } else {
-                    model = try run.increment(previous: base, data: sites[c.site]!, method: method,
-                                              out: models.appendingPathComponent(c.name.replacingOccurrences(of: " ", with: "").lowercased())
-                                                  .appendingPathComponent(method.name),
-                                              oldData: sites["a"]!, volumes: c.volumes)
-                }
-                trained[method.name] = model
-                let report = try SegmentationAssessment.evaluate(model: model, data: [oldTest, newTest], before: baseModel,
-                                                                 largestComponent: settings.largestComponent)
-                results[c.name, default: [:]][method.name] = report
-                let old = report.summary(structure: "humerus"), new = report.summary(structure: "scapula")
-                say(String(format: "     %-10@ humerus Dice %@  scapula Dice %@  (%.0f s)", method.name as NSString,
-                           Self.percent(old?.dice) as NSString, Self.percent(new?.dice) as NSString, Date().timeIntervalSince(t0)))
-            }
+        // The cases are independent given the base network, and at the quick preset's sizes the
+        // kernels do not split across threads: the cases run side by side instead, one kernel
+        // thread each (so each case's numbers do not depend on the worker count). Lines carry
+        // their case's name, since they interleave.
+        let kernelThreads = Parallel.threads
+        let caseWorkers = min(context.workers, Self.cases.count)
+        if caseWorkers > 1 { Parallel.threads = 1 }
+        defer { Parallel.threads = kernelThreads }
+        let outcomes = parallelMap(Self.cases.count, workers: caseWorkers) { index in
+            Result { try runCase(Self.cases[index], run: run, base: base, sites: sites, oldTest: oldTest, models: models) }
         }
+        var results: [String: [String: SegmentationAssessment.Report]] = [:]
+        for (c, outcome) in zip(Self.cases, outcomes) { results[c.name] = try outcome.get() }
         let baseReport = try SegmentationAssessment.evaluate(model: baseModel, data: [oldTest])
         for (name, memory) in baseModel.description.exemplarSelections.sorted(by: { $0.key < $1.key }) {
             say("   base exemplars \(name): \(baseModel.memories[name]?.count ?? 0) slices, distance: \(memory)")
@@ -123,6 +107,43 @@ public struct SegDemo: DemoPart {
         say(table)
         say(String(format: "\nseg part finished in %.1f min; outputs in %@", Date().timeIntervalSince(started) / 60, root.path))
         return table
+    }
+
+    /// Every method's increment for one case, each assessed on the old and the new test volumes.
+    func runCase(_ c: Case, run: SegmentationRun, base: URL, sites: [String: URL], oldTest: SliceSet,
+                 models: URL) throws -> [String: SegmentationAssessment.Report] {
+        let say = context.say
+        // The case's own copy of the base network: modules keep per-call state, so threads do not share one.
+        let baseModel = try SegmentationModel.load(from: base)
+        say("   \(c.name): \(c.note)")
+        let newTest = try SliceSet.load(folder: sites[c.site]!, split: "test")
+        var trained: [String: SegmentationModel] = [:]
+        var reports: [String: SegmentationAssessment.Report] = [:]
+        for method in registry.entries {
+            let t0 = Date()
+            let model: SegmentationModel
+            if method.name == SeparateNetworks.name, var networks = trained[CurSeg.name] {
+                // One network per structure is the base network beside CurSeg's, which
+                // `separate` would train again bit for bit (same seed, same data): composed,
+                // not retrained, to save the demo's time.
+                networks.companions = [baseModel]
+                networks.description.companions = ["previous"]
+                model = networks
+            } else {
+                model = try run.increment(previous: base, data: sites[c.site]!, method: method,
+                                          out: models.appendingPathComponent(c.name.replacingOccurrences(of: " ", with: "").lowercased())
+                                              .appendingPathComponent(method.name),
+                                          oldData: sites["a"]!, volumes: c.volumes)
+            }
+            trained[method.name] = model
+            let report = try SegmentationAssessment.evaluate(model: model, data: [oldTest, newTest], before: baseModel,
+                                                             largestComponent: settings.largestComponent)
+            reports[method.name] = report
+            let old = report.summary(structure: "humerus"), new = report.summary(structure: "scapula")
+            say(String(format: "     %@ %-10@ humerus Dice %@  scapula Dice %@  (%.0f s)", c.name as NSString, method.name as NSString,
+                       Self.percent(old?.dice) as NSString, Self.percent(new?.dice) as NSString, Date().timeIntervalSince(t0)))
+        }
+        return reports
     }
 
     static func percent(_ x: Double?) -> String { x.map { String(format: "%5.1f", 100 * $0) } ?? "    -" }

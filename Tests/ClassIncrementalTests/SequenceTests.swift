@@ -45,7 +45,7 @@ import TestSupport
 
     /// iCaRL keeps at most `exemplars_per_class` images of each class, whatever the class has.
     @Test func icarlMemoryNeverExceedsItsBound() throws {
-        var config = TinySequence.config(methods: ["icarl"])
+        var config = TinySequence.config(methods: ["icarl-ce"])
         config.classOrder = [0, 1, 2, 3, 4, 5]
         config.taskSizes = [2, 2, 2]
         config.training.epochs = 1
@@ -57,7 +57,7 @@ import TestSupport
         run.log = { _ in }
         let results = try run.run()
         for (t, record) in results.methods[0].records.enumerated() {
-            let labels = try NpyArray.read(from: root.appendingPathComponent("icarl/task-\(t + 1)/exemplar_labels.npy")).values(as: Int64.self)
+            let labels = try NpyArray.read(from: root.appendingPathComponent("icarl-ce/task-\(t + 1)/exemplar_labels.npy")).values(as: Int64.self)
             let seen = 2 * (t + 1)
             #expect(record.memoryImages == labels.count)
             #expect(labels.count <= config.exemplarsPerClass * seen)

@@ -2,15 +2,16 @@ import Foundation
 import NeuralNet
 import TensorCore
 
-/// iCaRL (Rebuffi et al. 2017), the memory-based reference: an exemplar memory of
+/// `icarl-ce`: iCaRL's memory and classifier (Rebuffi et al. 2017), the memory-based reference,
+/// named apart from iCaRL because its loss differs: an exemplar memory of
 /// `exemplars_per_class` images per class chosen by herding, training on the new images plus
 /// the memory with cross-entropy and logit distillation of the old classes (T = 2; the paper
 /// uses sigmoid binary cross-entropy, MedCIL keeps one loss family for every baseline), and
 /// classification by the nearest mean of exemplars in L2-normalised feature space. The memory
 /// never holds more than `exemplars_per_class` images of any class.
 public struct ICaRLMethod: ClassIncrementalMethod {
-    public static let name = "icarl"
-    public static let summary = "20 exemplars per class by herding, nearest mean of exemplars (Rebuffi et al. 2017)"
+    public static let name = "icarl-ce"
+    public static let summary = "iCaRL's memory (20 per class, herding) and nearest mean of exemplars, with softmax CE + distillation instead of its sigmoid BCE"
     public var norm: NormKind { .batch }
 
     public init() {}
