@@ -27,13 +27,13 @@ public enum ImpressionExport {
         // One batch per class, all of that class.
         var images = ImageSet.empty(shape: imageShape)
         let models = try (0..<classes).map { _ in try copy() }
-        let kernelThreads = Parallel.threads
-        if workers > 1 { Parallel.threads = 1 }
+        let kernelThreads = workers > 1 ? 1 : Parallel.threads
         let batches = parallelMap(classes, workers: workers) { c in
-            synthesis.synthesize(model: models[c], labels: [Int](repeating: c, count: perClass), classMeans: means, imageShape: imageShape,
-                                 seed: config.seed &+ UInt64(c) &* 104_729).images
+            Parallel.withThreads(kernelThreads) {
+                synthesis.synthesize(model: models[c], labels: [Int](repeating: c, count: perClass), classMeans: means, imageShape: imageShape,
+                                     seed: config.seed &+ UInt64(c) &* 104_729).images
+            }
         }
-        Parallel.threads = kernelThreads
         for (c, pixels) in batches.enumerated() { images = images + ImageSet(pixels: pixels, labels: [Int](repeating: c, count: perClass), shape: imageShape) }
         try ImpressionGrids.write(images, classMeans: means, classes: (0..<classes).map { "class \($0)" }, to: out)
         return images.count

@@ -142,13 +142,13 @@ public struct ImpressionSynthesis {
         var free = copies
         // Batch-level parallelism replaces the kernels' own: one thread per kernel makes each
         // batch's numbers independent of the worker count.
-        let kernelThreads = Parallel.threads
-        if workers > 1 { Parallel.threads = 1 }
-        defer { Parallel.threads = kernelThreads }
+        let kernelThreads = workers > 1 ? 1 : Parallel.threads
         let results = parallelMap(batches, workers: workers) { b -> ([Float], Trace) in
             lock.lock(); let net = free.removeLast(); lock.unlock()
             defer { lock.lock(); free.append(net); lock.unlock() }
-            return synthesize(model: net, labels: labelSets[b], classMeans: classMeans, imageShape: imageShape, seed: seed &+ UInt64(b + 1) &* 7919)
+            return Parallel.withThreads(kernelThreads) {
+                synthesize(model: net, labels: labelSets[b], classMeans: classMeans, imageShape: imageShape, seed: seed &+ UInt64(b + 1) &* 7919)
+            }
         }
         let set = ImageSet(pixels: results.flatMap(\.0), labels: labelSets.flatMap { $0 }, shape: imageShape)
         return (set, results.map(\.1))

@@ -23,12 +23,13 @@ public enum SynthesisBenchmark {
     /// Iterations/s summed over `threads` independent batches run at once (one kernel thread
     /// each), as `medcil cil run` spreads a task's batches.
     public static func batchesInParallel(iterations: Int, threads: Int) -> Double {
-        Parallel.threads = 1
         let setups = (0..<threads).map { _ in setup(iterations: iterations) }
         let began = DispatchTime.now().uptimeNanoseconds
         _ = parallelMap(threads, workers: threads) { k in
             let (model, synthesis, labels, start) = setups[k]
-            return synthesis.synthesize(model: model, labels: labels, start: start, imageShape: [1, 32, 32], generator: RandomGenerator(seed: UInt64(k))).trace.bestLoss
+            return Parallel.withThreads(1) {
+                synthesis.synthesize(model: model, labels: labels, start: start, imageShape: [1, 32, 32], generator: RandomGenerator(seed: UInt64(k))).trace.bestLoss
+            }
         }
         return Double(iterations * threads) / (Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9)
     }

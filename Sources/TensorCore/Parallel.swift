@@ -5,11 +5,40 @@ import Foundation
 /// depends only on the problem size and `Parallel.threads`, never on timing, so results are
 /// bit-identical run to run for the same thread count.
 public enum Parallel {
-    /// Worker threads for kernels (default: all cores; MEDCIL_THREADS overrides).
-    nonisolated(unsafe) public static var threads: Int = {
+    /// Worker threads for kernels (default: all cores; MEDCIL_THREADS overrides). Reading it
+    /// gives the calling thread's override from `withThreads` when one is in effect; setting it
+    /// sets the process default.
+    public static var threads: Int {
+        get {
+            if let raw = pthread_getspecific(overrideKey) { return Int(bitPattern: raw) }
+            return processThreads
+        }
+        set { processThreads = max(1, newValue) }
+    }
+
+    nonisolated(unsafe) private static var processThreads: Int = {
         if let value = ProcessInfo.processInfo.environment["MEDCIL_THREADS"].flatMap(Int.init), value > 0 { return value }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
+
+    /// This thread's kernel thread count while `withThreads` runs (no value: the process default).
+    private static let overrideKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Runs `body` with `count` kernel threads on the calling thread only. Work that runs
+    /// independent jobs side by side (synthesis batches, segmentation cases) gives each job one
+    /// kernel thread this way, so each job's numbers do not depend on the worker count, and
+    /// other work in the process (tests run concurrently) keeps its own thread count: changing
+    /// the process default for that would change their numbers.
+    public static func withThreads<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+        let previous = pthread_getspecific(overrideKey)
+        pthread_setspecific(overrideKey, UnsafeRawPointer(bitPattern: max(1, count)))
+        defer { pthread_setspecific(overrideKey, previous) }
+        return try body()
+    }
 
     /// Runs `body(chunk, range)` over `0..<count` split into at most `threads` chunks of at
     /// least `grain` items each.

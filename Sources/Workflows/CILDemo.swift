@@ -60,25 +60,20 @@ public struct CILDemo: DemoPart {
         return results.table
     }
 
-    /// The converted site-a dataset: the experts part's, or this part's own conversion.
+    /// This part's own conversion of phantom site a (in `cil-data/`, never the experts part's
+    /// shards, whose size and cines per view differ), so that `medcil demo cil` alone and
+    /// within `medcil demo` give the same table. A rerun reuses the conversion.
     func siteAShards() throws -> URL {
-        let shards = context.out.appendingPathComponent("shards")
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: shards.path))?.sorted() ?? [] {
-            let folder = shards.appendingPathComponent(name)
-            if let data = FileManager.default.contents(atPath: folder.appendingPathComponent("dataset.json").path),
-               let description = try? JSONDecoder().decode(EchoDatasetDescription.self, from: data), description.dataset == "phantom-echo-a" {
-                context.say("== site-a shards from an earlier conversion: \(folder.path)")
-                return folder
-            }
-        }
+        let data = context.out.appendingPathComponent("cil-data")
+        let shards = data.appendingPathComponent("shards")
         guard let site = EchoPhantomSite.named("a") else { throw DemoError("phantom site a is not defined") }
-        let exports = context.out.appendingPathComponent("exports")
+        let exports = data.appendingPathComponent("exports")
         let perView = context.perView ?? (context.full ? 30 : 12)
         context.say("== phantom site a (\(perView) cines per view, seed \(context.seed)) -> \(exports.path)")
         _ = try EchoPhantomExporter.export(site: site, to: exports, perView: perView, seed: context.seed, faults: true,
                                            workers: context.workers, progress: context.progressMode)
         // Phantoms identify no one: a fixed salt from the seed keeps ids (and every number) the same on every machine.
-        let state = context.out.appendingPathComponent("state")
+        let state = data.appendingPathComponent("state")
         let saltURL = state.appendingPathComponent("demo-salt")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         try Data(SHA256.hash(Array("medcil demo phantoms, seed \(context.seed)".utf8))).write(to: saltURL, options: .atomic)

@@ -88,12 +88,11 @@ public struct SegDemo: DemoPart {
         // kernels do not split across threads: the cases run side by side instead, one kernel
         // thread each (so each case's numbers do not depend on the worker count). Lines carry
         // their case's name, since they interleave.
-        let kernelThreads = Parallel.threads
         let caseWorkers = min(context.workers, Self.cases.count)
-        if caseWorkers > 1 { Parallel.threads = 1 }
-        defer { Parallel.threads = kernelThreads }
         let outcomes = parallelMap(Self.cases.count, workers: caseWorkers) { index in
-            Result { try runCase(Self.cases[index], run: run, base: base, sites: sites, oldTest: oldTest, models: models) }
+            Parallel.withThreads(1) {
+                Result { try runCase(Self.cases[index], run: run, base: base, sites: sites, oldTest: oldTest, models: models) }
+            }
         }
         var results: [String: [String: SegmentationAssessment.Report]] = [:]
         for (c, outcome) in zip(Self.cases, outcomes) { results[c.name] = try outcome.get() }
