@@ -15,6 +15,9 @@ import TestSupport
         let data = try TinySequence.data(config)
         let context = TaskContext(config: config, data: data, task: 0, log: { _ in })
         let method = try MethodRegistry.builtIn.method(named: config.methods[0])
+        // Weights and dropout draw from this thread's generator; seeded as SequenceRun seeds
+        // it, so that the model does not depend on which tests ran before on this thread.
+        NeuralNetRandom.seed(17)
         let outcome = try method.learn(context, previous: nil, memory: MethodMemory())
         var settings = config.synthesis
         settings.iterations = 60
