@@ -33,3 +33,18 @@ func trainWithCrossEntropy(_ model: IncrementalNet, _ context: TaskContext, imag
         return step
     }
 }
+
+/// Cross-entropy training of `model` on `images` plus, after the first task, logit
+/// distillation of the old classes' outputs towards `previous`'s at the config's temperature:
+/// L = CE(z, y) + T^2 KL(softmax(z_ref / T) || softmax(z[:, :old] / T)) (LwF, and iCaRL's memory with it).
+func trainWithLogitDistillation(_ model: IncrementalNet, _ context: TaskContext, images: ImageSet, previous: IncrementalNet?) throws {
+    let reference = try previous.map { try $0.copy(inChannels: context.imageShape[0], imageSize: context.imageShape[1],
+                                                   taskSizes: Array(context.taskSizes.dropLast())) }
+    let old = context.oldClasses, temperature = context.config.temperature
+    try trainWithCrossEntropy(model, context, images: images, extra: reference.map { reference in
+        { batch, logits in
+            let teacher = Autograd.withNoGrad { reference.logits(batch.images) }
+            return distillationLoss(student: logits.slice(axis: 1, 0..<old), teacher: teacher, temperature: temperature)
+        }
+    })
+}

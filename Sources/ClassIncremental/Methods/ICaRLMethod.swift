@@ -19,16 +19,8 @@ public struct ICaRLMethod: ClassIncrementalMethod {
     public func learn(_ context: TaskContext, previous: IncrementalNet?, memory: MethodMemory) throws -> TaskOutcome {
         let model = try grownModel(context, previous: previous, norm: norm)
         let started = Date()
-        let reference = try previous.map { try $0.copy(inChannels: context.imageShape[0], imageSize: context.imageShape[1],
-                                                       taskSizes: Array(context.taskSizes.dropLast())) }
-        let old = context.oldClasses, temperature = context.config.temperature
         let images = context.taskTrain + (memory.exemplars ?? .empty(shape: context.imageShape))
-        try trainWithCrossEntropy(model, context, images: images, extra: reference.map { reference in
-            { batch, logits in
-                let teacher = Autograd.withNoGrad { reference.logits(batch.images) }
-                return distillationLoss(student: logits.slice(axis: 1, 0..<old), teacher: teacher, temperature: temperature)
-            }
-        })
+        try trainWithLogitDistillation(model, context, images: images, previous: previous)
         var kept = memory.exemplars ?? .empty(shape: context.imageShape)
         for c in context.data.tasks[context.task] {
             let members = context.taskTrain.restricted(to: [c])

@@ -15,15 +15,7 @@ public struct LwFMethod: ClassIncrementalMethod {
     public func learn(_ context: TaskContext, previous: IncrementalNet?, memory: MethodMemory) throws -> TaskOutcome {
         let model = try grownModel(context, previous: previous, norm: norm)
         let started = Date()
-        let reference = try previous.map { try $0.copy(inChannels: context.imageShape[0], imageSize: context.imageShape[1],
-                                                       taskSizes: Array(context.taskSizes.dropLast())) }
-        let old = context.oldClasses, temperature = context.config.temperature
-        try trainWithCrossEntropy(model, context, images: context.taskTrain, extra: reference.map { reference in
-            { batch, logits in
-                let teacher = Autograd.withNoGrad { reference.logits(batch.images) }
-                return distillationLoss(student: logits.slice(axis: 1, 0..<old), teacher: teacher, temperature: temperature)
-            }
-        })
+        try trainWithLogitDistillation(model, context, images: context.taskTrain, previous: previous)
         return TaskOutcome(model: model, memory: memory, updateSeconds: Date().timeIntervalSince(started))
     }
 }
