@@ -4,9 +4,6 @@ import Foundation
 import Incremental
 import NeuralNet
 import TensorCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The nets of the training benchmark (the same definitions as the PyTorch peer's).
 enum TrainBenchNet: String, ExpressibleByArgument, CaseIterable, Sendable {
@@ -188,11 +185,9 @@ struct BenchTrain: ParsableCommand {
         for _ in 0..<steps { step() }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps)
         GEMM.profiling = false
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
         let profile = GEMM.profile
         return TrainMeasurement(net: net.rawValue, imagesPerSecond: Double(net.batch) / seconds, secondsPerStep: seconds,
-                                peakRSSMegabytes: Double(usage.ru_maxrss) / 1024, gemmThreadSeconds: profile.seconds,
+                                peakRSSMegabytes: Double(PeakMemory.residentKiB()) / 1024, gemmThreadSeconds: profile.seconds,
                                 gemmFlops: profile.flops, threads: threads)
     }
 
