@@ -126,6 +126,7 @@ struct BenchTrain: ParsableCommand {
         }
         let peak = sgemmPeak(threads: threads)
         print("medcil bench train: \(threads) thread\(threads == 1 ? "" : "s"), \(warm) warm-up + \(timed) timed steps per net; sgemm peak \(Int(peak)) GFLOP/s")
+        print(BLASCore.selection.summary)
         var table = TextTable(header: ["net", "medcil img/s", "pytorch img/s", "ratio", "medcil MB", "pytorch MB", "GEMM share", "GEMM GFLOP/s", "of peak"],
                               rightAligned: Set(1...8))
         let peer = try PeerScript.path(named: "train_torch.py")

@@ -9,7 +9,10 @@ import Foundation
 /// With `GEMM.profiling` on, time spent inside GEMM and the FLOPs it did are accumulated
 /// (thread-seconds; the training benchmark reports them).
 public enum GEMM {
-    private static let setUp: Void = { openblas_set_num_threads(1) }()
+    private static let setUp: Void = {
+        _ = BLASCore.selection
+        openblas_set_num_threads(1)
+    }()
 
     nonisolated(unsafe) public static var profiling = false
     nonisolated(unsafe) private static var seconds: Double = 0
