@@ -91,14 +91,15 @@ struct FeaturesMerge: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
         abstract: "Combine the parts of `medcil features export --shard I/N` (in <out>/parts/) into the files one export writes.",
-        discussion: "A missing part is an error that names it and its rerun command. The parts folder is removed once merged."
+        discussion: "A missing part is an error that names it and its rerun command. The parts folder is removed once merged; running merge again on a merged export reads it back and says so."
     )
 
     @Option(help: "The export's output folder (the parts are in <out>/parts/).")
     var out: String
 
     func run() throws {
-        let set = try FeatureExporter.mergeParts(in: URL(fileURLWithPath: out))
-        print("merged \(set.count) samples x \(set.experts.count) experts into \(out)")
+        let merged = try FeatureExporter.mergeParts(in: URL(fileURLWithPath: out))
+        let set = merged.set
+        print("\(merged.alreadyMerged ? "already merged:" : "merged") \(set.count) samples x \(set.experts.count) experts into \(out)")
     }
 }

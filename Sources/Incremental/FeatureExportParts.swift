@@ -79,10 +79,22 @@ extension FeatureExporter {
         return record
     }
 
+    /// What `mergeParts` found: the export, and whether an earlier merge had already made it.
+    public struct MergeResult {
+        public let set: FeatureSet
+        public let alreadyMerged: Bool
+    }
+
     /// Concatenates the parts in `<folder>/parts/` into `<folder>`'s export files, then removes
     /// the parts. A missing or incomplete part is an error naming it and its rerun command.
-    public static func mergeParts(in folder: URL) throws -> FeatureSet {
+    /// Running it again after a merge finished is not an error: the parts are gone but the
+    /// export is complete, so it is read back (which checks its arrays) and reported as merged.
+    public static func mergeParts(in folder: URL) throws -> MergeResult {
         let partsRoot = folder.appendingPathComponent(FeaturePart.partsFolder)
+        if !FileManager.default.fileExists(atPath: partsRoot.path),
+           FileManager.default.fileExists(atPath: folder.appendingPathComponent(FeatureSet.descriptionFile).path) {
+            return MergeResult(set: try FeatureArrays.load([folder]).description, alreadyMerged: true)
+        }
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: partsRoot.path)) ?? []).filter { $0.hasPrefix("part-") }.sorted()
         let found = names.compactMap { try? JSONDecoder().decode(FeaturePart.self, from: Data(contentsOf: partsRoot.appendingPathComponent($0)
             .appendingPathComponent(FeaturePart.file))) }
@@ -125,7 +137,7 @@ extension FeatureExporter {
                              to: folder.appendingPathComponent("samples.csv"))
         try writeDescription(set, to: folder)
         try FileManager.default.removeItem(at: partsRoot)
-        return set
+        return MergeResult(set: set, alreadyMerged: false)
     }
 
     /// The part's command with its `--shard` value replaced.

@@ -93,10 +93,12 @@ extension Tensor {
     }
 
     /// Divides each row (along `axis`) by its L2 norm (clamped at `epsilon`), as
-    /// torch.nn.functional.normalize.
+    /// torch.nn.functional.normalize: x / max(‖x‖, ε), written as x / sqrt(max(‖x‖², ε²)),
+    /// the same value, so that an all-zero row gets a zero gradient instead of sqrt's
+    /// infinite slope at 0 times 0 (NaN).
     public func l2Normalized(axis: Int, epsilon: Double = 1e-12) -> Tensor {
-        let norm = (self * self).sum(axes: [axis], keepDims: true).sqrt()
-        return self / maximum(norm, Tensor.full(norm.shape, value: epsilon, dtype: dtype))
+        let squared = (self * self).sum(axes: [axis], keepDims: true)
+        return self / maximum(squared, Tensor.full(squared.shape, value: epsilon * epsilon, dtype: dtype)).sqrt()
     }
 }
 

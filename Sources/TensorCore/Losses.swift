@@ -64,11 +64,15 @@ public func distillationLoss(student: Tensor, teacher: Tensor, temperature: Doub
     return kl / Double(student.shape[0]) * (temperature * temperature)
 }
 
-/// Cosine similarity of rows of a and b [N, D].
+/// Cosine similarity of rows of a and b [N, D], as torch.nn.functional.cosine_similarity:
+/// a·b / (max(‖a‖, ε) · max(‖b‖, ε)). Each clamp is applied before the square root
+/// (sqrt(max(‖a‖², ε²)), the same value) so that a zero row gives a finite gradient rather
+/// than sqrt's infinite slope at 0 times 0 (NaN).
 public func cosineSimilarity(_ a: Tensor, _ b: Tensor, epsilon: Double = 1e-8) -> Tensor {
     let dot = (a * b).sum(axes: [1])
-    let na = (a * a).sum(axes: [1]), nb = (b * b).sum(axes: [1])
-    return dot / maximum((na * nb).sqrt(), Tensor.full(dot.shape, value: epsilon, dtype: a.dtype))
+    let floor = Tensor.full(dot.shape, value: epsilon * epsilon, dtype: a.dtype)
+    let na = maximum((a * a).sum(axes: [1]), floor).sqrt(), nb = maximum((b * b).sum(axes: [1]), floor).sqrt()
+    return dot / (na * nb)
 }
 
 /// torch's CosineEmbeddingLoss: 1 - cos(a, b) where the target is +1, max(0, cos - margin)

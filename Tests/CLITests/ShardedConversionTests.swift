@@ -214,5 +214,9 @@ import TestSupport
         #expect(merge.status == 0, "\(merge.output)")
         #expect(!FileManager.default.fileExists(atPath: merged.appendingPathComponent("parts").path))
         try Self.expectIdentical(whole, merged, comment: "feature export")
+        // Merging again reads the finished export back instead of failing, and changes nothing.
+        let again = try Binary.run(["features", "merge", "--out", merged.path])
+        #expect(again.status == 0 && again.output.contains("already merged"), "\(again.output)")
+        try Self.expectIdentical(whole, merged, comment: "feature export merged twice")
     }
 }
