@@ -40,7 +40,7 @@ enum ConversionSkeleton {
         try AtomicFile.write(try StableJSON.encode(result.description), to: folder.appendingPathComponent("dataset.json"))
         try AtomicFile.write(Data(result.manifest.utf8), to: folder.appendingPathComponent("manifest.csv"))
         try AtomicFile.write(try StableJSON.encode(result.report), to: folder.appendingPathComponent("report.json"))
-        try AtomicFile.write(Data(try ConfigLoader.yaml(converter.config).utf8), to: folder.appendingPathComponent("config.resolved.yaml"))
+        try AtomicFile.write(Data(try resolvedConfigText(converter.config).utf8), to: folder.appendingPathComponent("config.resolved.yaml"))
         try AtomicFile.write(Data((result.reportText + "\n").utf8), to: folder.appendingPathComponent("report.txt"))
 
         let fresh = outcomes.filter { $0.record != nil && !$0.reused }
@@ -82,5 +82,17 @@ enum ConversionSkeleton {
             }
         }
         return removed
+    }
+
+    /// The resolved converter as written next to the data. The salt file's location is left
+    /// out: it points into the site's private state, which shared outputs must not lead to,
+    /// and it does not change the data (the dataset's config digest leaves it out too). A
+    /// comment says it was given, so a rerun knows to pass it again.
+    static func resolvedConfigText<Config: ConverterSettings>(_ config: Config) throws -> String {
+        var shared = config
+        let hadSalt = shared.privacy.saltFile != nil
+        shared.privacy.saltFile = nil
+        let note = hadSalt ? "# privacy.salt_file was given; its location is private state and is not written here.\n" : ""
+        return note + (try ConfigLoader.yaml(shared))
     }
 }
