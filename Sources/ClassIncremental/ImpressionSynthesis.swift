@@ -15,9 +15,11 @@ import TensorCore
 /// - BatchNorm (CI): R_l = |var_run - var_batch(in_l)|_2 + |mean_run - mean_batch(in_l)|_2,
 ///   batch statistics over (N, H, W), biased, of the layer's input;
 /// - Continual Normalization (CCSI): the same on GN(in_l), the group-normalised input that
-///   the BatchNorm inside CN sees. The reference adds the distance of the per-sample group
-///   statistics to the last training batch's; those are computed on a detached input, give
-///   no gradient and only shift the loss value (the best-batch choice), so they are left out.
+///   the BatchNorm inside CN sees, plus, when the model stored them (`GroupStatistics`), the
+///   distance of the per-sample group statistics of in_l to the last training batch's,
+///   |G_var_stored - G_var(in_l)|_F + |G_mean_stored - G_mean(in_l)|_F. As in the reference
+///   these are computed on a detached input: they carry **no gradient** and only shift the
+///   loss value, and with it which iterate is kept as the best batch.
 ///
 /// Adam (lr, betas (0.5, 0.9)) on the pixels with linear warm-up then `cosine_factor` *
 /// (1 + cos) decay; after each step channel 0 is clamped to [-2.118, 2.249] (the reference's
@@ -43,9 +45,14 @@ public struct ImpressionSynthesis {
     }
 
     /// The statistics regulariser sum_l s_l R_l of the net's normalisation layers on input x,
-    /// and the logits, from one forward pass with hooks.
+    /// and the logits, from one forward pass with hooks. The group-statistics part of R_l (CN
+    /// with stored `GroupStatistics`) enters as a constant: `Tensor + Double` adds no gradient.
     public static func statisticsAndLogits(_ model: IncrementalNet, _ x: Tensor, firstLayerMultiplier: Double) -> (Tensor, Tensor) {
-        let layers = model.net.namedModules().compactMap { $0.1 as? BatchNorm2d }
+        let named = model.net.namedModules().compactMap { name, module in (module as? BatchNorm2d).map { (name, $0) } }
+        let layers = named.map(\.1)
+        // The stored per-sample group statistics by layer (a constant, no gradient).
+        var groups: [ObjectIdentifier: GroupStatistics.Layer] = [:]
+        for (name, layer) in named { if let stored = model.groupStatistics?.layers[name] { groups[ObjectIdentifier(layer)] = stored } }
         var terms: [Tensor] = []
         var hooks: [(BatchNorm2d, Int)] = []
         for (index, layer) in layers.enumerated() {
@@ -56,7 +63,9 @@ public struct ImpressionSynthesis {
                 let mean = seen.mean(axes: [0, 2, 3])
                 let variance = seen.variance(axes: [0, 2, 3])
                 let dv = norm.running_var.value - variance, dm = norm.running_mean.value - mean
-                terms.append(((dv * dv).sum().sqrt() + (dm * dm).sum().sqrt()) * scale)
+                var term = (dv * dv).sum().sqrt() + (dm * dm).sum().sqrt()
+                if let stored = groups[ObjectIdentifier(norm)] { term = term + stored.distance(to: input) }
+                terms.append(term * scale)
             }
             hooks.append((layer, id))
         }

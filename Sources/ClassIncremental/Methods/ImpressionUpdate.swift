@@ -31,7 +31,7 @@ struct ImpressionPipeline {
             let weights = TaskTrainer.classWeights(train.labels, classes: context.seenClasses)
             let batches = SampledBatches(set: train, batchSize: config.training.batchSize, seed: context.seed(21))
             _ = try TaskTrainer.train(model: model, batches: batches, epochs: config.epochs(task: 0), settings: config.training,
-                                      validation: context.seenValidation) { batch in
+                                      validation: context.selectionValidation) { batch in
                 let logits = model.logits(batch.images)
                 return StepResult(loss: crossEntropy(logits, targets: batch.labels, weights: weights), samples: batch.labels.count,
                                   correct: zip(logits.argmax(axis: 1), batch.labels).filter { $0 == $1 }.count)
@@ -82,7 +82,7 @@ struct ImpressionPipeline {
         var source = Tensor.zeros([seen, seen]), target = Tensor.zeros([seen, seen])
         let update = config.update
         _ = try TaskTrainer.train(model: model, batches: batches, epochs: config.epochs(task: context.task), settings: config.training,
-                                  validation: context.seenValidation,
+                                  validation: context.selectionValidation,
                                   onEpochEnd: { source = Tensor.zeros([seen, seen]); target = Tensor.zeros([seen, seen]) }) { batch in
             let features = model.features(batch.images)
             let scores = model.scores(features: features)
