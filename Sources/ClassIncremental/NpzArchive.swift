@@ -92,7 +92,7 @@ public enum NpzArchive {
         let local = member.localHeader
         guard local >= 0, local + 30 <= bytes.count, u16(local) | u16(local + 2) << 16 == 0x0403_4B50 else { throw fail("damaged local header") }
         let start = local + 30 + u16(local + 26) + u16(local + 28)
-        guard member.compressedSize >= 0, start + member.compressedSize <= bytes.count else {
+        guard member.compressedSize >= 0, member.compressedSize <= bytes.count - start else {
             throw fail("truncated: \(member.compressedSize) bytes stated, \(max(bytes.count - start, 0)) present")
         }
         guard member.size >= 0, member.size <= maxMemberBytes else {

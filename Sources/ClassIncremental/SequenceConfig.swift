@@ -192,6 +192,21 @@ public struct SequenceConfig: Codable, Sendable, Equatable {
 
     func perTask(_ values: [Double], task: Int) -> Double { values[min(max(task - 1, 0), values.count - 1)] }
 
+    /// The reference's settings (`--full`, methods.md 2.2-2.5): MedMNIST's 28x28 padded to
+    /// 32x32, 100 epochs per task, 16 / 24 / 30 synthetic batches of 40 from 5000 Adam steps with
+    /// 100 warm-up steps. The README states what it costs on a 2-core machine (days).
+    public mutating func applyFull() {
+        imageSize = 32
+        padding = 2
+        training.epochs = 100
+        training.baseEpochs = 100
+        training.batchSize = 40
+        synthesis.iterations = 5000
+        synthesis.warmup = 100
+        synthesis.batches = [16, 24, 30]
+        synthesis.batchSize = 40
+    }
+
     /// The 2-core preset (`--quick`): 16x16 inputs, few epochs, 2 synthetic batches of 60
     /// Adam steps per task; the README's digits table states what it costs.
     public mutating func applyQuick() {

@@ -51,7 +51,8 @@ struct ImpressionPipeline {
         let synthesisStarted = Date()
         let synthesis = ImpressionSynthesis(settings: config.synthesis, tvL2: config.tvL2(task: context.task))
         let (synthetic, traces) = try synthesis.synthesizeSet(copyModel: copy, oldClasses: old, batches: config.syntheticBatches(task: context.task),
-                                                             classMeans: classMeans, imageShape: shape, seed: context.seed(31), workers: config.workers)
+                                                             classMeans: classMeans, imageShape: shape, seed: context.seed(31), workers: config.workers,
+                                                             log: context.log)
         let synthesisSeconds = Date().timeIntervalSince(synthesisStarted)
         if let first = traces.first {
             context.log(String(format: "      synthesis: %d images, %.0f s; batch 1 loss %.3f -> %.3f, CE %.3f -> %.3f, statistics %.3f -> %.3f",
