@@ -89,7 +89,8 @@ public struct ImpressionSynthesis {
     }
 
     /// The optimisation from a given starting batch (jitter and flips drawn from `generator`);
-    /// `progress` hears (iterations done, that iteration's loss) after every tenth of the run.
+    /// `progress` hears (iterations done, that iteration's loss) every tenth of the run or every
+    /// 100 iterations, whichever comes first.
     public func synthesize(model: IncrementalNet, labels: [Int], start: [Float], imageShape: [Int], generator: RandomGenerator,
                            progress: ((Int, Double) -> Void)? = nil) -> (images: [Float], trace: Trace) {
         let pixels = Parameter(Tensor(start, shape: [labels.count] + imageShape))
@@ -104,7 +105,7 @@ public struct ImpressionSynthesis {
         let (statisticsBefore, crossEntropyBefore) = measure(pixels.value)
         var best = pixels.value.floats()
         var bestLoss = Double.infinity, firstLoss = Double.nan
-        let tenth = max(settings.iterations / 10, 1)
+        let reportEvery = max(min(settings.iterations / 10, 100), 1)
         for iteration in 0..<settings.iterations {
             optimizer.setLearningRate(schedule.learningRate)
             schedule.step()
@@ -128,7 +129,7 @@ public struct ImpressionSynthesis {
                 bestLoss = value
                 best = pixels.value.floats()
             }
-            if (iteration + 1) % tenth == 0 { progress?(iteration + 1, value) }
+            if (iteration + 1) % reportEvery == 0 { progress?(iteration + 1, value) }
         }
         let (statisticsAfter, crossEntropyAfter) = measure(Tensor(best, shape: [labels.count] + imageShape))
         return (best, Trace(firstLoss: firstLoss, bestLoss: bestLoss, statisticsBefore: statisticsBefore, statisticsAfter: statisticsAfter,
@@ -147,7 +148,7 @@ public struct ImpressionSynthesis {
     /// the old classes, each batch from its own seed and its own copy of the model, spread over
     /// `workers` threads (the batches are independent). Returns the images and each batch's trace.
     /// In long runs (1000 iterations or more: the reference's 5000 take hours) `log` hears the
-    /// first batch's progress every tenth of its iterations and each finished batch.
+    /// first batch's progress every 100 iterations and each finished batch.
     public func synthesizeSet(copyModel: () throws -> IncrementalNet, oldClasses: Int, batches: Int,
                               classMeans: [Float], imageShape: [Int], seed: UInt64, workers: Int,
                               log: ((String) -> Void)? = nil) throws -> (ImageSet, [Trace]) {
