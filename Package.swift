@@ -3,7 +3,7 @@
 // MedCIL: medical images from raw hospital exports to incrementally trained models.
 //
 // Layers (dependencies point down only; siblings do not depend on each other):
-//   C shims        CDicom (DCMTK), CNIfTI (libnifti2), CBLAS (OpenBLAS)
+//   C shims        CDicom (DCMTK), CNIfTI (libnifti2), CBLAS (OpenBLAS), CZlib (zlib)
 //   foundations    ArrayFiles (.npy, safetensors, atomic files), Console (progress, tables, subprocesses),
 //                  Support (seeded generator, SHA-256, parallelMap, glob, CSV, YAML configs),
 //                  Datasets (the dataset.json types that Ingest writes and DataLoading reads)
@@ -53,6 +53,7 @@ let package = Package(
         .target(name: "CDicom", linkerSettings: dcmtkLibraries),
         .target(name: "CNIfTI"),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas"),
+        .systemLibrary(name: "CZlib"),
 
         // Foundations
         .target(name: "ArrayFiles"),
@@ -85,7 +86,7 @@ let package = Package(
                                                     "Support"]),
         .target(name: "Segmentation", dependencies: ["Training", "NeuralNet", "TensorCore", "DataLoading", "Datasets", "ArrayFiles", "Support"]),
         // Data-free class-incremental learning (Class Impression, CCSI) and its baselines
-        .target(name: "ClassIncremental", dependencies: ["Training", "Metrics", "Reporting", "NeuralNet", "DataLoading", "TensorCore", "ArrayFiles", "Support", "Datasets"]),
+        .target(name: "ClassIncremental", dependencies: ["CZlib", "Training", "Metrics", "Reporting", "NeuralNet", "DataLoading", "TensorCore", "ArrayFiles", "Support", "Datasets"]),
 
         // Workflows that span ingestion and learning (the demo)
         .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "ClassIncremental", "Segmentation", "Datasets", "DataLoading",

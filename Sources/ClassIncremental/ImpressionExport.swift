@@ -16,14 +16,14 @@ public enum ImpressionExport {
         let sizes = Array(config.taskSizes[0...record.task])
         let classes = sizes.reduce(0, +)
         let imageShape = try modelInputShape(taskFolder)
-        let (_, memory) = try TaskCheckpoint.load(from: taskFolder, norm: method.norm, imageShape: imageShape, taskSizes: sizes)
+        let (_, memory) = try TaskCheckpoint.load(from: taskFolder, norm: method.norm, imageShape: imageShape, taskSizes: sizes, backbone: config.backboneChoice)
         guard let means = memory.classMeans, means.count == classes * imageShape.reduce(1, *) else {
             throw CILError("\(taskFolder.path): no class means stored with this model (only ccsi and ci keep them)")
         }
         var settings = config.synthesis
         settings.batchSize = perClass
         let synthesis = ImpressionSynthesis(settings: settings, tvL2: config.tvL2(task: max(record.task, 1)))
-        let copy = { try TaskCheckpoint.load(from: taskFolder, norm: method.norm, imageShape: imageShape, taskSizes: sizes).0 }
+        let copy = { try TaskCheckpoint.load(from: taskFolder, norm: method.norm, imageShape: imageShape, taskSizes: sizes, backbone: config.backboneChoice).0 }
         // One batch per class, all of that class.
         var images = ImageSet.empty(shape: imageShape)
         let models = try (0..<classes).map { _ in try copy() }

@@ -15,9 +15,11 @@ import TensorCore
 /// - BatchNorm (CI): R_l = |var_run - var_batch(in_l)|_2 + |mean_run - mean_batch(in_l)|_2,
 ///   batch statistics over (N, H, W), biased, of the layer's input;
 /// - Continual Normalization (CCSI): the same on GN(in_l), the group-normalised input that
-///   the BatchNorm inside CN sees. The reference adds the distance of the per-sample group
-///   statistics to the last training batch's; those are computed on a detached input, give
-///   no gradient and only shift the loss value (the best-batch choice), so they are left out.
+///   the BatchNorm inside CN sees, plus, when the model stored them (`GroupStatistics`), the
+///   distance of the per-sample group statistics of in_l to the last training batch's,
+///   |G_var_stored - G_var(in_l)|_F + |G_mean_stored - G_mean(in_l)|_F. As in the reference
+///   these are computed on a detached input: they carry **no gradient** and only shift the
+///   loss value, and with it which iterate is kept as the best batch.
 ///
 /// Adam (lr, betas (0.5, 0.9)) on the pixels with linear warm-up then `cosine_factor` *
 /// (1 + cos) decay; after each step channel 0 is clamped to [-2.118, 2.249] (the reference's
@@ -43,9 +45,14 @@ public struct ImpressionSynthesis {
     }
 
     /// The statistics regulariser sum_l s_l R_l of the net's normalisation layers on input x,
-    /// and the logits, from one forward pass with hooks.
+    /// and the logits, from one forward pass with hooks. The group-statistics part of R_l (CN
+    /// with stored `GroupStatistics`) enters as a constant: `Tensor + Double` adds no gradient.
     public static func statisticsAndLogits(_ model: IncrementalNet, _ x: Tensor, firstLayerMultiplier: Double) -> (Tensor, Tensor) {
-        let layers = model.net.namedModules().compactMap { $0.1 as? BatchNorm2d }
+        let named = model.net.namedModules().compactMap { name, module in (module as? BatchNorm2d).map { (name, $0) } }
+        let layers = named.map(\.1)
+        // The stored per-sample group statistics by layer (a constant, no gradient).
+        var groups: [ObjectIdentifier: GroupStatistics.Layer] = [:]
+        for (name, layer) in named { if let stored = model.groupStatistics?.layers[name] { groups[ObjectIdentifier(layer)] = stored } }
         var terms: [Tensor] = []
         var hooks: [(BatchNorm2d, Int)] = []
         for (index, layer) in layers.enumerated() {
@@ -56,7 +63,9 @@ public struct ImpressionSynthesis {
                 let mean = seen.mean(axes: [0, 2, 3])
                 let variance = seen.variance(axes: [0, 2, 3])
                 let dv = norm.running_var.value - variance, dm = norm.running_mean.value - mean
-                terms.append(((dv * dv).sum().sqrt() + (dm * dm).sum().sqrt()) * scale)
+                var term = (dv * dv).sum().sqrt() + (dm * dm).sum().sqrt()
+                if let stored = groups[ObjectIdentifier(norm)] { term = term + stored.distance(to: input) }
+                terms.append(term * scale)
             }
             hooks.append((layer, id))
         }
@@ -68,18 +77,22 @@ public struct ImpressionSynthesis {
 
     /// One batch for `labels`, starting from x0 = mu_y + N(0, 1)/10 per pixel. The model must be
     /// in evaluation mode and is not changed.
-    public func synthesize(model: IncrementalNet, labels: [Int], classMeans: [Float], imageShape: [Int], seed: UInt64) -> (images: [Float], trace: Trace) {
+    public func synthesize(model: IncrementalNet, labels: [Int], classMeans: [Float], imageShape: [Int], seed: UInt64,
+                           progress: ((Int, Double) -> Void)? = nil) -> (images: [Float], trace: Trace) {
         let generator = RandomGenerator(seed: seed)
         let size = imageShape.reduce(1, *)
         var start = [Float](repeating: 0, count: labels.count * size)
         for (b, y) in labels.enumerated() {
             for k in 0..<size { start[b * size + k] = classMeans[y * size + k] + Float(generator.normal() / 10) }
         }
-        return synthesize(model: model, labels: labels, start: start, imageShape: imageShape, generator: generator)
+        return synthesize(model: model, labels: labels, start: start, imageShape: imageShape, generator: generator, progress: progress)
     }
 
-    /// The optimisation from a given starting batch (jitter and flips drawn from `generator`).
-    public func synthesize(model: IncrementalNet, labels: [Int], start: [Float], imageShape: [Int], generator: RandomGenerator) -> (images: [Float], trace: Trace) {
+    /// The optimisation from a given starting batch (jitter and flips drawn from `generator`);
+    /// `progress` hears (iterations done, that iteration's loss) every tenth of the run or every
+    /// 100 iterations, whichever comes first.
+    public func synthesize(model: IncrementalNet, labels: [Int], start: [Float], imageShape: [Int], generator: RandomGenerator,
+                           progress: ((Int, Double) -> Void)? = nil) -> (images: [Float], trace: Trace) {
         let pixels = Parameter(Tensor(start, shape: [labels.count] + imageShape))
         let optimizer = Adam([pixels], learningRate: settings.learningRate, beta1: settings.beta1, beta2: settings.beta2, epsilon: 1e-8)
         var schedule = CosineWarmupSchedule(base: settings.learningRate, warmup: settings.warmup, total: settings.iterations, factor: settings.cosineFactor)
@@ -92,7 +105,8 @@ public struct ImpressionSynthesis {
         let (statisticsBefore, crossEntropyBefore) = measure(pixels.value)
         var best = pixels.value.floats()
         var bestLoss = Double.infinity, firstLoss = Double.nan
-        for _ in 0..<settings.iterations {
+        let reportEvery = max(min(settings.iterations / 10, 100), 1)
+        for iteration in 0..<settings.iterations {
             optimizer.setLearningRate(schedule.learningRate)
             schedule.step()
             let dh = generator.int(below: 2 * settings.jitter + 1) - settings.jitter
@@ -115,6 +129,7 @@ public struct ImpressionSynthesis {
                 bestLoss = value
                 best = pixels.value.floats()
             }
+            if (iteration + 1) % reportEvery == 0 { progress?(iteration + 1, value) }
         }
         let (statisticsAfter, crossEntropyAfter) = measure(Tensor(best, shape: [labels.count] + imageShape))
         return (best, Trace(firstLoss: firstLoss, bestLoss: bestLoss, statisticsBefore: statisticsBefore, statisticsAfter: statisticsAfter,
@@ -132,8 +147,11 @@ public struct ImpressionSynthesis {
     /// The synthetic set of a task: `batches` batches of `batch_size` images, labels uniform over
     /// the old classes, each batch from its own seed and its own copy of the model, spread over
     /// `workers` threads (the batches are independent). Returns the images and each batch's trace.
+    /// In long runs (1000 iterations or more: the reference's 5000 take hours) `log` hears the
+    /// first batch's progress every 100 iterations and each finished batch.
     public func synthesizeSet(copyModel: () throws -> IncrementalNet, oldClasses: Int, batches: Int,
-                              classMeans: [Float], imageShape: [Int], seed: UInt64, workers: Int) throws -> (ImageSet, [Trace]) {
+                              classMeans: [Float], imageShape: [Int], seed: UInt64, workers: Int,
+                              log: ((String) -> Void)? = nil) throws -> (ImageSet, [Trace]) {
         let labelGenerator = RandomGenerator(seed: seed)
         let labelSets = (0..<batches).map { _ in (0..<settings.batchSize).map { _ in labelGenerator.int(below: oldClasses) } }
         let copies = try (0..<min(workers, batches)).map { _ in try copyModel() }
@@ -143,12 +161,24 @@ public struct ImpressionSynthesis {
         // Batch-level parallelism replaces the kernels' own: one thread per kernel makes each
         // batch's numbers independent of the worker count.
         let kernelThreads = workers > 1 ? 1 : Parallel.threads
+        let started = Date()
+        var finished = 0
+        let long = settings.iterations >= 1000
+        let say = { (line: String) in if long { lock.lock(); log?(line); lock.unlock() } }
         let results = parallelMap(batches, workers: workers) { b -> ([Float], Trace) in
             lock.lock(); let net = free.removeLast(); lock.unlock()
             defer { lock.lock(); free.append(net); lock.unlock() }
-            return Parallel.withThreads(kernelThreads) {
-                synthesize(model: net, labels: labelSets[b], classMeans: classMeans, imageShape: imageShape, seed: seed &+ UInt64(b + 1) &* 7919)
+            let progress: ((Int, Double) -> Void)? = b == 0 && long && log != nil ? { done, loss in
+                say(String(format: "      synthesis batch 1/%d: iteration %d/%d, loss %.4f, %.0f s", batches, done, settings.iterations, loss,
+                           Date().timeIntervalSince(started)))
+            } : nil
+            let result = Parallel.withThreads(kernelThreads) {
+                synthesize(model: net, labels: labelSets[b], classMeans: classMeans, imageShape: imageShape, seed: seed &+ UInt64(b + 1) &* 7919,
+                           progress: progress)
             }
+            lock.lock(); finished += 1; let count = finished; lock.unlock()
+            say(String(format: "      synthesis: %d/%d batches done, %.0f s", count, batches, Date().timeIntervalSince(started)))
+            return result
         }
         let set = ImageSet(pixels: results.flatMap(\.0), labels: labelSets.flatMap { $0 }, shape: imageShape)
         return (set, results.map(\.1))

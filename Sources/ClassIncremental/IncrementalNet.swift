@@ -2,40 +2,39 @@ import Foundation
 import NeuralNet
 import TensorCore
 
-/// The CCSI reference's small residual net (`CCSINet`) with a cosine head that grows by a
-/// `SplitCosineLinear` at every task: fc1 holds every old class's row, fc2 the new classes,
-/// one shared sigma. The head's shape follows from the task sizes alone, so a checkpoint of
-/// task t loads into `IncrementalNet(..., taskSizes: sizes[0...t])`.
+/// A backbone (the CCSI reference's small residual net, `CCSINet`, or its CIFAR-style
+/// ResNet-18, see `Backbone`) with a cosine head that grows by a `SplitCosineLinear` at every
+/// task: fc1 holds every old class's row, fc2 the new classes, one shared sigma. The head's
+/// shape follows from the task sizes alone, so a checkpoint of task t loads into
+/// `IncrementalNet(..., taskSizes: sizes[0...t])`.
 public final class IncrementalNet {
-    public let net: CCSINet
+    public let net: CosineBackbone
     public let norm: NormKind
+    public let backbone: Backbone
     public private(set) var classes: Int
     /// Classes of the newest task (fc2's rows; all classes before the first increment).
     public private(set) var newClasses: Int
+    /// CCSI's per-sample group statistics of the last training batch (Continual Normalization
+    /// only; nil until the net has trained), used by synthesis and saved with the checkpoint.
+    public var groupStatistics: GroupStatistics?
 
     /// A fresh net for the first task. Continual Normalization uses momentum 1, as the CCSI
     /// code's `_CN` default (methods.md 2.3): running statistics are the last training batch's.
-    public init(inChannels: Int, imageSize: Int, classes: Int, norm: NormKind) {
-        net = CCSINet(inChannels: inChannels, classes: classes, norm: norm)
+    public init(inChannels: Int, imageSize: Int, classes: Int, norm: NormKind, backbone: Backbone = .predictor) {
+        net = backbone.make(inChannels: inChannels, imageSize: imageSize, classes: classes, norm: norm)
         self.norm = norm
+        self.backbone = backbone
         self.classes = classes
         newClasses = classes
         if norm == .continual {
             for case let layer as ContinualNorm in net.namedModules().map(\.1) { layer.momentum = 1 }
         }
-        net.fc = CosineLinear(Self.featureSize(imageSize: imageSize), classes)
     }
 
     /// The same structure as after the tasks of `taskSizes` (weights fresh, to load into).
-    public convenience init(inChannels: Int, imageSize: Int, taskSizes: [Int], norm: NormKind) {
-        self.init(inChannels: inChannels, imageSize: imageSize, classes: taskSizes[0], norm: norm)
+    public convenience init(inChannels: Int, imageSize: Int, taskSizes: [Int], norm: NormKind, backbone: Backbone = .predictor) {
+        self.init(inChannels: inChannels, imageSize: imageSize, classes: taskSizes[0], norm: norm, backbone: backbone)
         for size in taskSizes.dropFirst() { expand(newClasses: size) }
-    }
-
-    /// 64 channels x the pooled side: conv stride 2, then AvgPool2d(7) (stride 7) on side/2.
-    public static func featureSize(imageSize: Int) -> Int {
-        let pooled = (imageSize / 2 - 7) / 7 + 1
-        return 64 * pooled * pooled
     }
 
     public var featureSize: Int { cosineWeights.shape[1] }
@@ -140,8 +139,9 @@ public final class IncrementalNet {
 
     /// A frozen copy (the reference model of distillation), through the state dict.
     public func copy(inChannels: Int, imageSize: Int, taskSizes: [Int]) throws -> IncrementalNet {
-        let other = IncrementalNet(inChannels: inChannels, imageSize: imageSize, taskSizes: taskSizes, norm: norm)
+        let other = IncrementalNet(inChannels: inChannels, imageSize: imageSize, taskSizes: taskSizes, norm: norm, backbone: backbone)
         try Checkpoint.load(other.net, state: Checkpoint.stateDict(net))
+        other.groupStatistics = groupStatistics
         other.net.eval()
         for p in other.net.parameters() { p.frozen = true }
         return other

@@ -104,12 +104,21 @@ public struct SequenceConfig: Codable, Sendable, Equatable {
     public var imageSize: Int = 32
     public var padding: Int = 2
     public var seed: UInt64 = 0
+    /// The network under every method's cosine head: `predictor` (the CCSI reference's small
+    /// residual net) or `resnet18` (its CIFAR-style ResNet-18, `resnet_width` wide).
+    public var backbone: String = "predictor"
+    public var resnetWidth: Int = 64
     /// Registered methods to run, in order.
     public var methods: [String] = ["fine-tune", "lwf", "icarl-ce", "ci", "ccsi", "joint"]
     /// Share of the training split held out, unlabelled, for the IdC target batches.
     public var poolFraction: Double = 0.1
     /// Share of the training split held out for model selection when the dataset has no val split.
     public var validationFraction: Double = 0.1
+    /// Which validation images choose each task's best epoch: `current_task` (the default: the
+    /// new classes' only, as nothing of the old classes may be kept) or `seen_classes` (every
+    /// class so far: the reference code's choice, on its test split; methods.md 2.5).
+    public var modelSelection: String = SequenceConfig.currentTaskSelection
+    public static let currentTaskSelection = "current_task", seenClassesSelection = "seen_classes"
     public var exemplarsPerClass: Int = 20
     /// LwF and iCaRL logit distillation temperature.
     public var temperature: Double = 2
@@ -134,9 +143,10 @@ public struct SequenceConfig: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case dataset, seed, methods, padding, training, synthesis, update, workers, temperature
+        case dataset, seed, methods, padding, training, synthesis, update, workers, temperature, backbone
+        case resnetWidth = "resnet_width"
         case classOrder = "class_order", taskSizes = "task_sizes", imageSize = "image_size"
-        case poolFraction = "pool_fraction", validationFraction = "validation_fraction"
+        case poolFraction = "pool_fraction", validationFraction = "validation_fraction", modelSelection = "model_selection"
         case exemplarsPerClass = "exemplars_per_class", taskOverrides = "task_overrides"
     }
 
@@ -151,12 +161,20 @@ public struct SequenceConfig: Codable, Sendable, Equatable {
         guard Set(classOrder).count == classOrder.count else { throw CILError("class_order repeats a class: \(classOrder)") }
         guard imageSize - 2 * padding >= 4 else { throw CILError("image_size \(imageSize) leaves no image inside padding \(padding)") }
         guard imageSize >= 16 else { throw CILError("image_size must be at least 16 (the stem's stride 2 and the pool of 7)") }
+        guard Backbone.names.contains(backbone) else { throw CILError("backbone is \(Backbone.names.joined(separator: " or ")), not '\(backbone)'") }
+        guard resnetWidth >= 4, resnetWidth % 4 == 0 else { throw CILError("resnet_width must be a positive multiple of 4 (Continual Normalization's 4 groups)") }
         for method in methods where !MethodRegistry.builtIn.names.contains(method) {
             throw CILError("unknown method '\(method)'; known: \(MethodRegistry.builtIn.names.joined(separator: ", "))")
         }
         guard (0..<1).contains(update.syntheticRatio) else { throw CILError("update.synthetic_ratio must be in [0, 1)") }
         guard ["min", "max"].contains(training.plateauMode) else { throw CILError("training.plateau_mode is min or max") }
+        guard [Self.currentTaskSelection, Self.seenClassesSelection].contains(modelSelection) else {
+            throw CILError("model_selection is \(Self.currentTaskSelection) or \(Self.seenClassesSelection), not '\(modelSelection)'")
+        }
     }
+
+    /// The backbone `backbone` and `resnet_width` name.
+    public var backboneChoice: Backbone { backbone == "resnet18" ? .resnet18(width: resnetWidth) : .predictor }
 
     /// The task's epochs (its override, else the defaults).
     public func epochs(task: Int) -> Int {
@@ -173,6 +191,21 @@ public struct SequenceConfig: Codable, Sendable, Equatable {
     public func tvL2(task: Int) -> Double { taskOverrides.first { $0.task == task }?.tvL2 ?? synthesis.tvL2 }
 
     func perTask(_ values: [Double], task: Int) -> Double { values[min(max(task - 1, 0), values.count - 1)] }
+
+    /// The reference's settings (`--full`, methods.md 2.2-2.5): MedMNIST's 28x28 padded to
+    /// 32x32, 100 epochs per task, 16 / 24 / 30 synthetic batches of 40 from 5000 Adam steps with
+    /// 100 warm-up steps. The README states what it costs on a 2-core machine (days).
+    public mutating func applyFull() {
+        imageSize = 32
+        padding = 2
+        training.epochs = 100
+        training.baseEpochs = 100
+        training.batchSize = 40
+        synthesis.iterations = 5000
+        synthesis.warmup = 100
+        synthesis.batches = [16, 24, 30]
+        synthesis.batchSize = 40
+    }
 
     /// The 2-core preset (`--quick`): 16x16 inputs, few epochs, 2 synthetic batches of 60
     /// Adam steps per task; the README's digits table states what it costs.

@@ -59,7 +59,8 @@ public final class SequenceRun {
                 let folder = TaskCheckpoint.folder(out, method: name, task: task)
                 let sizes = Array(config.taskSizes[0...task])
                 if let record = try TaskCheckpoint.record(in: folder) {
-                    (model, memory) = try TaskCheckpoint.load(from: folder, norm: method.norm, imageShape: data.train.shape, taskSizes: sizes)
+                    (model, memory) = try TaskCheckpoint.load(from: folder, norm: method.norm, imageShape: data.train.shape, taskSizes: sizes,
+                                                              backbone: config.backboneChoice)
                     records[name, default: []].append(record)
                     log(String(format: "   task %d: resumed from %@ (A_t %.3f)", task + 1, folder.path, record.pooledAccuracy))
                     continue

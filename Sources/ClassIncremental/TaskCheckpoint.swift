@@ -3,7 +3,8 @@ import Foundation
 import NeuralNet
 
 /// What a sequence keeps of each finished task, in `<out>/<method>/task-<t>/`:
-/// `model.safetensors` (PyTorch keys), `class_means.npy` (the synthesis's starting images,
+/// `model.safetensors` (PyTorch keys), `cn_group_statistics.safetensors` (CCSI's per-sample
+/// group statistics, Continual Normalization only), `class_means.npy` (the synthesis's starting images,
 /// stored with the model), `exemplars.npy` + `exemplar_labels.npy` (iCaRL), and `task.json`
 /// (the evaluation and timings), written last: a task is finished when its task.json exists.
 public struct TaskRecord: Codable, Sendable, Equatable {
@@ -37,7 +38,10 @@ public enum TaskCheckpoint {
         try AtomicFile.ensureDirectory(folder)
         try Checkpoint.save(outcome.model.net, to: folder.appendingPathComponent("model.safetensors"),
                             metadata: ["method": record.method, "task": "\(record.task + 1)", "classes": "\(outcome.model.classes)",
-                                       "norm": outcome.model.norm.rawValue])
+                                       "norm": outcome.model.norm.rawValue, "backbone": "\(outcome.model.backbone)"])
+        if let statistics = outcome.model.groupStatistics {
+            try statistics.write(to: folder.appendingPathComponent(GroupStatistics.fileName))
+        }
         if let means = outcome.memory.classMeans {
             try NpyArray(means, shape: [means.count / imageShape.reduce(1, *)] + imageShape).write(to: folder.appendingPathComponent("class_means.npy"))
         }
@@ -60,10 +64,13 @@ public enum TaskCheckpoint {
     }
 
     /// The model and memory saved in `folder` for a net of `taskSizes`.
-    public static func load(from folder: URL, norm: NormKind, imageShape: [Int], taskSizes: [Int]) throws -> (IncrementalNet, MethodMemory) {
-        let model = IncrementalNet(inChannels: imageShape[0], imageSize: imageShape[1], taskSizes: taskSizes, norm: norm)
+    public static func load(from folder: URL, norm: NormKind, imageShape: [Int], taskSizes: [Int],
+                            backbone: Backbone = .predictor) throws -> (IncrementalNet, MethodMemory) {
+        let model = IncrementalNet(inChannels: imageShape[0], imageSize: imageShape[1], taskSizes: taskSizes, norm: norm, backbone: backbone)
         try Checkpoint.load(model.net, from: folder.appendingPathComponent("model.safetensors"))
         model.net.eval()
+        let statistics = folder.appendingPathComponent(GroupStatistics.fileName)
+        if FileManager.default.fileExists(atPath: statistics.path) { model.groupStatistics = try GroupStatistics.read(from: statistics) }
         var memory = MethodMemory()
         let means = folder.appendingPathComponent("class_means.npy")
         if FileManager.default.fileExists(atPath: means.path) { memory.classMeans = try NpyArray.read(from: means).floatValues() }

@@ -67,9 +67,10 @@ public struct TaskTraining: Codable, Sendable {
 }
 
 /// Trains one task with MedCIL's one epoch loop (`TrainingLoop`): SGD (momentum 0, no weight
-/// decay, as the reference), validation accuracy on every class seen so far after each epoch,
+/// decay, as the reference), accuracy on `validation` (the task's model-selection images) after each epoch,
 /// the best epoch's weights kept, and ReduceLROnPlateau on that accuracy (mode from the config;
-/// the reference's `min` reproduced by default).
+/// the reference's `min` reproduced by default). A Continual Normalization net also keeps the
+/// per-sample group statistics (`GroupStatistics`) recorded up to the end of its best epoch.
 public enum TaskTrainer {
     public static func train(model: IncrementalNet, batches: SampledBatches, epochs: Int, settings: SequenceConfig.Training,
                              validation: ImageSet, onEpochEnd: @escaping () -> Void = {},
@@ -78,12 +79,19 @@ public enum TaskTrainer {
         let loop = TrainingLoop(model: model.net, optimizer: optimizer, batches: batches, epochs: epochs, loss: loss)
         var plateau = PlateauSchedule(base: settings.learningRate, mode: settings.plateauMode == "max" ? .max : .min,
                                       factor: settings.plateauFactor, patience: settings.plateauPatience)
-        var accuracy = 0.0
+        var accuracy = 0.0, best = -Double.infinity
+        let recorder = model.norm == .continual ? GroupStatisticsRecorder(net: model.net, initial: model.groupStatistics) : nil
+        defer { recorder?.remove() }
         let validationPredict: () -> [Int] = { model.predict(validation) }
         loop.afterEpoch = [{ _ in
             onEpochEnd()
             let predicted = validationPredict()
             accuracy = validation.count == 0 ? 0 : Double(zip(predicted, validation.labels).filter { $0 == $1 }.count) / Double(validation.count)
+            // The loop keeps the last epoch with the best score (>=): the same test here.
+            if accuracy >= best {
+                best = accuracy
+                if let recorder { model.groupStatistics = recorder.statistics }
+            }
             plateau.step(metric: accuracy)
             optimizer.setLearningRate(plateau.learningRate)
             model.net.train()

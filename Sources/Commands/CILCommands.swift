@@ -40,7 +40,17 @@ struct CILRun: ParsableCommand {
     @Flag(help: "The 2-core preset: 16x16 inputs, few epochs, short synthesis (see the README for its cost on digits).")
     var quick = false
 
+    @Flag(help: "The reference's settings: 32x32, 100 epochs, 16/24/30 synthetic batches of 5000 Adam steps (days on 2 cores, see the README).")
+    var full = false
+
+    @Option(help: "Random seed (overrides the file's seed).")
+    var seed: UInt64?
+
     @OptionGroup var shared: SharedOptions
+
+    func validate() throws {
+        if quick && full { throw ValidationError("--quick and --full are two presets: give one") }
+    }
 
     func run() throws {
         Parallel.threads = shared.workerCount
@@ -48,6 +58,8 @@ struct CILRun: ParsableCommand {
         // Command line > file > defaults: --quick overrides what the file sets.
         var settings = try ConfigLoader.load(SequenceConfig.self, from: url, over: SequenceConfig())
         if quick { settings.applyQuick() }
+        if full { settings.applyFull() }
+        if let seed { settings.seed = seed }
         if let threads = shared.threads { settings.workers = threads }
         let run = try SequenceRun(config: settings, configFolder: url.deletingLastPathComponent(), out: URL(fileURLWithPath: out), resume: resume)
         let results = try run.run()

@@ -20,10 +20,12 @@ public struct CILDemo: DemoPart {
     public init(context: DemoContext) throws { self.context = context }
 
     /// The sequence the part runs: the 2-core preset (16x16, batch 10, short synthesis) or, with --full,
-    /// the reference's settings (32x32, 5000 Adam steps, 16/24/30 synthetic batches).
+    /// the reference's settings (`SequenceConfig.applyFull`: 32x32, 100 epochs, 5000 Adam steps, 16/24/30 synthetic batches).
     public static func sequence(full: Bool, workers: Int, classes: Int) -> SequenceConfig {
         var config = SequenceConfig()
-        if !full {
+        if full {
+            config.applyFull()
+        } else {
             config.applyQuick()
             config.training.baseEpochs = 12
             config.training.epochs = 8

@@ -49,6 +49,6 @@ import TestSupport
         #expect(split.fc1.weight.value.floats() == before)
         #expect(split.fc2.weight.value.shape == [2, second.model.featureSize])
         // The update did train: the backbone changed.
-        #expect(second.model.net.conv.weight.value.floats() != first.model.net.conv.weight.value.floats())
+        #expect((second.model.net as! CCSINet).conv.weight.value.floats() != (first.model.net as! CCSINet).conv.weight.value.floats())
     }
 }

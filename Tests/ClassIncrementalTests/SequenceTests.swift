@@ -32,6 +32,11 @@ import TestSupport
                 let a = try Data(contentsOf: root.appendingPathComponent("whole/\(method)/task-\(task)/model.safetensors"))
                 let b = try Data(contentsOf: root.appendingPathComponent("resumed/\(method)/task-\(task)/model.safetensors"))
                 #expect(a == b, "\(method) task \(task) checkpoint differs")
+                if method == "ccsi" {
+                    let name = "\(method)/task-\(task)/\(GroupStatistics.fileName)"
+                    let c = try Data(contentsOf: root.appendingPathComponent("whole/\(name)"))
+                    #expect(c == (try Data(contentsOf: root.appendingPathComponent("resumed/\(name)"))), "\(name) differs")
+                }
             }
         }
     }

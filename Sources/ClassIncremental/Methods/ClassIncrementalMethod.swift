@@ -37,12 +37,18 @@ public struct TaskContext {
     public var taskTrain: ImageSet { data.train.restricted(to: Set(data.tasks[task])) }
     /// The validation images of every class seen so far.
     public var seenValidation: ImageSet { data.validation.restricted(to: Set(0..<seenClasses)) }
+    /// The images model selection reads (`model_selection`): by default this task's classes
+    /// only, since a data-free method keeps no image of the old classes; `seen_classes` is
+    /// the reference code's choice (it selected on the test images of every seen class).
+    public var selectionValidation: ImageSet {
+        config.modelSelection == SequenceConfig.seenClassesSelection ? seenValidation : data.validation.restricted(to: Set(data.tasks[task]))
+    }
     /// A seed for this task's randomness, distinct per method and task.
     public func seed(_ salt: UInt64) -> UInt64 { config.seed &* 1_000_003 &+ UInt64(task) &* 7_919 &+ salt }
 
     /// A fresh net of this task's structure (weights to be loaded).
     public func freshNet(norm: NormKind) -> IncrementalNet {
-        IncrementalNet(inChannels: imageShape[0], imageSize: imageShape[1], taskSizes: taskSizes, norm: norm)
+        IncrementalNet(inChannels: imageShape[0], imageSize: imageShape[1], taskSizes: taskSizes, norm: norm, backbone: config.backboneChoice)
     }
 }
 
@@ -77,7 +83,8 @@ extension ClassIncrementalMethod {
 /// The model of the new task: the previous one with its head grown (or a fresh one at task 0).
 func grownModel(_ context: TaskContext, previous: IncrementalNet?, norm: NormKind) throws -> IncrementalNet {
     guard let previous else {
-        return IncrementalNet(inChannels: context.imageShape[0], imageSize: context.imageShape[1], classes: context.config.taskSizes[0], norm: norm)
+        return IncrementalNet(inChannels: context.imageShape[0], imageSize: context.imageShape[1], classes: context.config.taskSizes[0], norm: norm,
+                              backbone: context.config.backboneChoice)
     }
     let model = try previous.copy(inChannels: context.imageShape[0], imageSize: context.imageShape[1], taskSizes: Array(context.taskSizes.dropLast()))
     for p in model.net.parameters() { p.frozen = false }

@@ -26,7 +26,7 @@ func trainWithCrossEntropy(_ model: IncrementalNet, _ context: TaskContext, imag
                            extra: ((LabelledBatch, Tensor) -> Tensor)? = nil) throws {
     let batches = SampledBatches(set: images, batchSize: context.config.training.batchSize, seed: context.seed(11))
     _ = try TaskTrainer.train(model: model, batches: batches, epochs: context.config.epochs(task: context.task),
-                              settings: context.config.training, validation: context.seenValidation) { batch in
+                              settings: context.config.training, validation: context.selectionValidation) { batch in
         let logits = model.logits(batch.images)
         var step = StepResult.crossEntropy(logits, targets: batch.labels)
         if let extra { step.loss = step.loss + extra(batch, logits) }

@@ -31,7 +31,7 @@ struct ImpressionPipeline {
             let weights = TaskTrainer.classWeights(train.labels, classes: context.seenClasses)
             let batches = SampledBatches(set: train, batchSize: config.training.batchSize, seed: context.seed(21))
             _ = try TaskTrainer.train(model: model, batches: batches, epochs: config.epochs(task: 0), settings: config.training,
-                                      validation: context.seenValidation) { batch in
+                                      validation: context.selectionValidation) { batch in
                 let logits = model.logits(batch.images)
                 return StepResult(loss: crossEntropy(logits, targets: batch.labels, weights: weights), samples: batch.labels.count,
                                   correct: zip(logits.argmax(axis: 1), batch.labels).filter { $0 == $1 }.count)
@@ -51,7 +51,8 @@ struct ImpressionPipeline {
         let synthesisStarted = Date()
         let synthesis = ImpressionSynthesis(settings: config.synthesis, tvL2: config.tvL2(task: context.task))
         let (synthetic, traces) = try synthesis.synthesizeSet(copyModel: copy, oldClasses: old, batches: config.syntheticBatches(task: context.task),
-                                                             classMeans: classMeans, imageShape: shape, seed: context.seed(31), workers: config.workers)
+                                                             classMeans: classMeans, imageShape: shape, seed: context.seed(31), workers: config.workers,
+                                                             log: context.log)
         let synthesisSeconds = Date().timeIntervalSince(synthesisStarted)
         if let first = traces.first {
             context.log(String(format: "      synthesis: %d images, %.0f s; batch 1 loss %.3f -> %.3f, CE %.3f -> %.3f, statistics %.3f -> %.3f",
@@ -82,7 +83,7 @@ struct ImpressionPipeline {
         var source = Tensor.zeros([seen, seen]), target = Tensor.zeros([seen, seen])
         let update = config.update
         _ = try TaskTrainer.train(model: model, batches: batches, epochs: config.epochs(task: context.task), settings: config.training,
-                                  validation: context.seenValidation,
+                                  validation: context.selectionValidation,
                                   onEpochEnd: { source = Tensor.zeros([seen, seen]); target = Tensor.zeros([seen, seen]) }) { batch in
             let features = model.features(batch.images)
             let scores = model.scores(features: features)

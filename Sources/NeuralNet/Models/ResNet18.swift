@@ -1,7 +1,8 @@
 import TensorCore
 
 /// ResNet basic block: conv-BN-ReLU-conv-BN plus the shortcut (identity, or 1x1 conv + BN when
-/// the shape changes), then ReLU. Keys: conv1, bn1, conv2, bn2, shortcut.0, shortcut.1.
+/// the shape changes), then ReLU. `norm` picks every normalisation layer (BatchNorm by default).
+/// Keys: conv1, bn1, conv2, bn2, shortcut.0, shortcut.1.
 public final class BasicBlock: Module {
     public let conv1: Conv2d
     public let bn1: BatchNorm2d
@@ -9,13 +10,13 @@ public final class BasicBlock: Module {
     public let bn2: BatchNorm2d
     public let shortcut: [Module]
 
-    public init(_ inChannels: Int, _ outChannels: Int, stride: Int, dtype: DType = .float32) {
+    public init(_ inChannels: Int, _ outChannels: Int, stride: Int, norm: NormKind = .batch, dtype: DType = .float32) {
         conv1 = Conv2d(inChannels, outChannels, kernel: 3, stride: stride, padding: 1, bias: false, dtype: dtype)
-        bn1 = BatchNorm2d(outChannels, dtype: dtype)
+        bn1 = norm.make(outChannels, dtype: dtype)
         conv2 = Conv2d(outChannels, outChannels, kernel: 3, padding: 1, bias: false, dtype: dtype)
-        bn2 = BatchNorm2d(outChannels, dtype: dtype)
+        bn2 = norm.make(outChannels, dtype: dtype)
         shortcut = stride != 1 || inChannels != outChannels
-            ? [Conv2d(inChannels, outChannels, kernel: 1, stride: stride, bias: false, dtype: dtype), BatchNorm2d(outChannels, dtype: dtype)]
+            ? [Conv2d(inChannels, outChannels, kernel: 1, stride: stride, bias: false, dtype: dtype), norm.make(outChannels, dtype: dtype)]
             : []
     }
 
@@ -28,7 +29,8 @@ public final class BasicBlock: Module {
 
 /// ResNet-18. Stem `cifar`: conv 3x3 stride 1 and no max-pool (the seed's echo expert, after
 /// RobustBench); stem `imagenet`: conv 7x7 stride 2 and max-pool 3x3 stride 2. Widths w, 2w,
-/// 4w, 8w; head: global average pool -> dropout -> linear.
+/// 4w, 8w; head: global average pool -> dropout -> linear. `norm`: BatchNorm (the default) or
+/// Continual Normalization in every normalisation layer, shortcuts included.
 /// Keys: conv1, bn1, layer{1..4}.{0,1}.*, linear.
 public final class ResNet18: Module {
     public enum Stem: String, Sendable, Codable, CaseIterable { case cifar, imagenet }
@@ -51,15 +53,17 @@ public final class ResNet18: Module {
 
     public var featureDimension: Int { layer4[1].conv2.weight.value.shape[0] }
 
-    public init(inChannels: Int = 1, classes: Int = 8, width: Int = 64, stem: Stem = .cifar, dropout: Double = 0.1, dtype: DType = .float32) {
+    public init(inChannels: Int = 1, classes: Int = 8, width: Int = 64, stem: Stem = .cifar, dropout: Double = 0.1, norm: NormKind = .batch,
+                dtype: DType = .float32) {
         self.stem = stem
         conv1 = stem == .cifar
             ? Conv2d(inChannels, width, kernel: 3, stride: 1, padding: 1, bias: false, dtype: dtype)
             : Conv2d(inChannels, width, kernel: 7, stride: 2, padding: 3, bias: false, dtype: dtype)
-        bn1 = BatchNorm2d(width, dtype: dtype)
+        bn1 = norm.make(width, dtype: dtype)
         let widths = [width, 2 * width, 4 * width, 8 * width]
         func layer(_ index: Int, from channels: Int, stride: Int) -> [BasicBlock] {
-            [BasicBlock(channels, widths[index], stride: stride, dtype: dtype), BasicBlock(widths[index], widths[index], stride: 1, dtype: dtype)]
+            [BasicBlock(channels, widths[index], stride: stride, norm: norm, dtype: dtype),
+             BasicBlock(widths[index], widths[index], stride: 1, norm: norm, dtype: dtype)]
         }
         layer1 = layer(0, from: width, stride: 1)
         layer2 = layer(1, from: widths[0], stride: 2)
