@@ -69,7 +69,8 @@ public struct TrainBenchmark {
     // MARK: - layers
 
     /// Every distinct convolution shape of the nets (first use first), timed in this process and
-    /// by the peer on the same shapes: GFLOP/s of forward, backward-data and backward-weight.
+    /// by the peer on the same shapes, shape by shape: GFLOP/s of forward, backward-data and
+    /// backward-weight.
     public func layerTable(warmup: Int, repeats: Int) throws -> TextTable {
         var uses: [ConvShape: (nets: [String], count: Int)] = [:]
         var order: [ConvShape] = []
@@ -80,14 +81,15 @@ public struct TrainBenchmark {
                 uses[shape]!.count += count
             }
         }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("medcil-bench-shapes-\(getpid()).json")
-        try JSONEncoder().encode(order).write(to: file)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let ours = order.map { ConvTiming.measure($0, warmup: warmup, repeats: repeats) }
-        let output = try Subprocess.run(python, [peer.path, "--layers", file.path, "--warmup", String(warmup), "--repeats", String(repeats)] + peerCommon)
-        guard output.status == 0 else { throw BenchmarkError(message: "the PyTorch peer failed on the layer shapes: \(output.output.suffix(600))") }
-        let theirs = try PeerResults.decode([PeerResults.LayerRow].self, from: output.output, what: "the PyTorch peer's layer timings")
-        guard theirs.map(\.shape) == order else { throw BenchmarkError(message: "the PyTorch peer timed other shapes than it was given") }
+        let peer = try LayerPeer(python: python, arguments: [self.peer.path, "--layers", "-", "--warmup", String(warmup),
+                                                             "--repeats", String(repeats)] + peerCommon)
+        defer { peer.finish() }
+        var ours: [ConvTiming] = [], theirs: [PeerResults.LayerRow] = []
+        for shape in order {
+            ours.append(ConvTiming.measure(shape, warmup: warmup, repeats: repeats))
+            theirs.append(try peer.time(shape))
+            guard theirs.last!.shape == shape else { throw BenchmarkError(message: "the PyTorch peer timed \(theirs.last!.shape) for \(shape)") }
+        }
         var table = TextTable(header: ["shape", "nets", "uses", "GFLOP", "fwd M", "fwd P", "ratio", "bwd-data M", "bwd-data P", "ratio",
                                        "bwd-weight M", "bwd-weight P", "ratio"], rightAligned: Set(2...12))
         var totals = (ours: [0.0, 0, 0], theirs: [0.0, 0, 0], flops: 0.0)

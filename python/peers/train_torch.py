@@ -14,7 +14,10 @@ synthetic data, the same thread count.
   train_torch.py --shapes              every convolution call of each training net's forward pass,
                                        as MedCIL's ConvShape (the per-layer table compares these)
   train_torch.py --layers FILE         times forward, backward-data and backward-weight of each shape
-                                       in FILE (a JSON list of ConvShape), median of --repeats
+                                       in FILE (a JSON list of ConvShape), median of --repeats;
+                                       FILE "-": one shape per line on stdin, one result line each
+                                       (`medcil bench train --layers` times each shape on both sides
+                                       back to back this way)
 
 Each mode prints one JSON line. Peak memory is VmHWM (as MedCIL reads it): ru_maxrss would
 include the parent's peak at exec.
@@ -248,6 +251,10 @@ def main():
     torch.set_num_threads(args.threads)
     if args.shapes:
         result = {name: trace(name) for name in NETS if name not in EXPORTS}
+    elif args.layers == "-":
+        for line in sys.stdin:
+            print(json.dumps(time_layer(json.loads(line), args.warmup, args.repeats)), flush=True)
+        return
     elif args.layers:
         with open(args.layers) as f:
             shapes = json.load(f)
