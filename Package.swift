@@ -18,7 +18,8 @@
 //                                                     |              experts, baselines, the experiment), Segmentation
 //                                                     |              (Ozdemir et al. 2018 building blocks), ClassIncremental
 //                                                     |              (data-free class increments: CCSI, Class Impression)
-//   workflows      Workflows (the demo: phantoms -> conversion -> experiment -> table), over both sides
+//   workflows      Workflows (the demo: phantoms -> conversion -> experiment -> table), over both sides;
+//                  Benchmarks (`bench train`: training, inference, per-layer and memory against PyTorch)
 //   commands       Commands (swift-argument-parser), and the thin `medcil` executable
 //
 // Ingestion and learning are siblings: Ingest writes shard datasets, DataLoading reads them, and
@@ -92,10 +93,12 @@ let package = Package(
         .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "ClassIncremental", "Segmentation", "Datasets", "DataLoading",
                                                   "TensorCore", "Metrics", "Training", "Console", "Support"]),
 
+        .target(name: "Benchmarks", dependencies: ["Incremental", "NeuralNet", "TensorCore", "Console"]),
+
         // Commands and the executable
         .target(name: "Commands", dependencies: [
             "Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "Console", "TensorCore", "NeuralNet", "DataLoading",
-            "Training", "Metrics", "Reporting", "Incremental", "ClassIncremental", "Segmentation", "Workflows",
+            "Training", "Metrics", "Reporting", "Incremental", "ClassIncremental", "Segmentation", "Workflows", "Benchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "medcil", dependencies: ["Commands"]),
@@ -110,6 +113,7 @@ let package = Package(
         .testTarget(name: "DataLoadingTests", dependencies: ["DataLoading", "Ingest", "Support", "Phantoms", "TensorCore", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IncrementalTests", dependencies: ["Incremental", "Training", "Metrics", "Reporting", "Ingest", "Support", "Phantoms",
                                                             "DataLoading", "NeuralNet", "TensorCore", "ArrayFiles", "TestSupport"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "NeuralNet", "TensorCore", "TestSupport"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "NeuralNet", "TensorCore", "DataLoading", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "ClassIncrementalTests", dependencies: ["ClassIncremental", "NeuralNet", "TensorCore", "ArrayFiles", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Phantoms", "Support", "DicomIO", "NiftiIO", "ArrayFiles", "TestSupport"]),

@@ -38,6 +38,8 @@ public final class BufferPool: @unchecked Sendable {
     /// Bytes currently handed out, and the most ever at once (for memory reports).
     public private(set) var live = 0
     public private(set) var peakLive = 0
+    /// Bytes kept in the free lists now (memory reports).
+    public var cachedBytes: Int { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return cached }
 
     init() {
         pthread_mutex_init(&lock, nil)
