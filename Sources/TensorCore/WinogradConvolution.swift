@@ -34,10 +34,12 @@ struct WinogradPlan {
     }
 
     /// Whether the automatic choice takes this path: with few channels the 16 GEMMs are too thin
-    /// (K = C) to beat one im2col GEMM with K = 9C; on maps under 4x4 the partial tiles eat most
-    /// of the saving (a 3x3 map computes 4 tiles, 16 outputs, for 9), and such layers are cheap.
+    /// (K = C) to beat one im2col GEMM with K = 9C; and on maps whose partial tiles compute more
+    /// than 1.25x the outputs the saving shrinks too far (a 3x3 map computes 4 tiles, 16
+    /// outputs, for 9; 5x5 and 7x7 lose 44% and 31%; even sizes and large odd ones are fine).
     static func preferred(_ g: ConvGeometry, outChannels: Int) -> Bool {
-        supports(g) && g.channels >= 16 && outChannels >= 16 && g.height >= 4 && g.width >= 4
+        let tiles = ((g.height + 1) / 2) * ((g.width + 1) / 2)
+        return supports(g) && g.channels >= 16 && outChannels >= 16 && 16 * tiles <= 5 * g.height * g.width
     }
 
     /// `unitColumns` overrides the tiles per unit (tests force many small units).
@@ -58,12 +60,13 @@ struct WinogradPlan {
     /// Tile columns of the largest unit (scratch sizes).
     var maxColumns: Int { Swift.min(rowsPerUnit, tileRows) * tilesW }
 
-    func forEachUnit(_ body: (_ chunk: Int, _ rows: Range<Int>) -> Void) {
+    /// Units of tile rows, each thread's in order; `first` marks a thread's first unit.
+    func forEachUnit(_ body: (_ chunk: Int, _ rows: Range<Int>, _ first: Bool) -> Void) {
         Parallel.forEachChunk(tileRows) { chunk, rows in
             var r = rows.lowerBound
             while r < rows.upperBound {
                 let end = Swift.min(rows.upperBound, r + rowsPerUnit)
-                body(chunk, r..<end)
+                body(chunk, r..<end, r == rows.lowerBound)
                 r = end
             }
         }
@@ -247,20 +250,22 @@ struct WinogradPlan {
     /// U [16, O, C] = G g Gᵀ for weights w [O, C, 3, 3].
     static func weightTransform<T: TensorScalar>(_ w: UnsafePointer<T>, outChannels: Int, channels: Int, into u: UnsafeMutablePointer<T>) {
         let count = outChannels &* channels
-        withUnsafeTemporaryAllocation(of: T.self, capacity: 12) { h in
-            for index in 0..<count {
-                let k = w + index &* 9
-                // G g: rows (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2), per column j.
-                for j in 0..<3 {
-                    let a = k[j], b = k[3 &+ j], e = k[6 &+ j]
-                    h[j] = a; h[3 &+ j] = (a + b + e) / 2; h[6 &+ j] = (a - b + e) / 2; h[9 &+ j] = e
-                }
-                for i in 0..<4 {
-                    let a = h[3 &* i], b = h[3 &* i &+ 1], e = h[3 &* i &+ 2]
-                    u[(4 &* i) &* count &+ index] = a
-                    u[(4 &* i &+ 1) &* count &+ index] = (a + b + e) / 2
-                    u[(4 &* i &+ 2) &* count &+ index] = (a - b + e) / 2
-                    u[(4 &* i &+ 3) &* count &+ index] = e
+        Parallel.forEachChunk(count, grain: 4096) { _, indices in
+            withUnsafeTemporaryAllocation(of: T.self, capacity: 12) { h in
+                for index in indices {
+                    let k = w + index &* 9
+                    // G g: rows (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2), per column j.
+                    for j in 0..<3 {
+                        let a = k[j], b = k[3 &+ j], e = k[6 &+ j]
+                        h[j] = a; h[3 &+ j] = (a + b + e) / 2; h[6 &+ j] = (a - b + e) / 2; h[9 &+ j] = e
+                    }
+                    for i in 0..<4 {
+                        let a = h[3 &* i], b = h[3 &* i &+ 1], e = h[3 &* i &+ 2]
+                        u[(4 &* i) &* count &+ index] = a
+                        u[(4 &* i &+ 1) &* count &+ index] = (a + b + e) / 2
+                        u[(4 &* i &+ 2) &* count &+ index] = (a - b + e) / 2
+                        u[(4 &* i &+ 3) &* count &+ index] = e
+                    }
                 }
             }
         }
@@ -269,18 +274,20 @@ struct WinogradPlan {
     /// dW [O, C, 3, 3] = Gᵀ dU G from dU [16, O, C].
     static func weightGradient<T: TensorScalar>(_ du: UnsafePointer<T>, outChannels: Int, channels: Int, into dw: UnsafeMutablePointer<T>) {
         let count = outChannels &* channels
-        withUnsafeTemporaryAllocation(of: T.self, capacity: 12) { h in
-            for index in 0..<count {
-                @inline(__always) func d(_ i: Int, _ j: Int) -> T { du[(4 &* i &+ j) &* count &+ index] }
-                // Gᵀ rows: (1, ½, ½, 0), (0, ½, -½, 0), (0, ½, ½, 1); first over i for each column j.
-                for j in 0..<4 {
-                    let a = d(0, j), b = d(1, j), e = d(2, j), f = d(3, j)
-                    h[j] = a + (b + e) / 2; h[4 &+ j] = (b - e) / 2; h[8 &+ j] = (b + e) / 2 + f
-                }
-                let out = dw + index &* 9
-                for i in 0..<3 {
-                    let a = h[4 &* i], b = h[4 &* i &+ 1], e = h[4 &* i &+ 2], f = h[4 &* i &+ 3]
-                    out[3 &* i] = a + (b + e) / 2; out[3 &* i &+ 1] = (b - e) / 2; out[3 &* i &+ 2] = (b + e) / 2 + f
+        Parallel.forEachChunk(count, grain: 4096) { _, indices in
+            withUnsafeTemporaryAllocation(of: T.self, capacity: 12) { h in
+                for index in indices {
+                    @inline(__always) func d(_ i: Int, _ j: Int) -> T { du[(4 &* i &+ j) &* count &+ index] }
+                    // Gᵀ rows: (1, ½, ½, 0), (0, ½, -½, 0), (0, ½, ½, 1); first over i for each column j.
+                    for j in 0..<4 {
+                        let a = d(0, j), b = d(1, j), e = d(2, j), f = d(3, j)
+                        h[j] = a + (b + e) / 2; h[4 &+ j] = (b - e) / 2; h[8 &+ j] = (b + e) / 2 + f
+                    }
+                    let out = dw + index &* 9
+                    for i in 0..<3 {
+                        let a = h[4 &* i], b = h[4 &* i &+ 1], e = h[4 &* i &+ 2], f = h[4 &* i &+ 3]
+                        out[3 &* i] = a + (b + e) / 2; out[3 &* i &+ 1] = (b - e) / 2; out[3 &* i &+ 2] = (b + e) / 2 + f
+                    }
                 }
             }
         }
@@ -297,7 +304,7 @@ struct WinogradPlan {
                                    bias: UnsafePointer<T>?, into dst: UnsafeMutablePointer<T>) {
         let lineWidth = 2 * tilesW + 2
         let sigma = [3, 1, 2, 0]
-        forEachUnit { _, rows in
+        forEachUnit { _, rows, _ in
             let columns = rows.count * tilesW
             withScratch(T.self, count: 16 * (cin + cout) * maxColumns + 4 * lineWidth) { scratch in
                 let v = scratch, m = scratch + 16 * cin * columns, lines = scratch + 16 * (cin + cout) * maxColumns
@@ -312,11 +319,12 @@ struct WinogradPlan {
         }
     }
 
-    /// Adds Σ dM_k V_kᵀ over every tile into per-chunk partials [chunks][16, O, C].
+    /// Σ dM_k V_kᵀ over each thread's tiles, into per-chunk partials [chunks][16, O, C] (each
+    /// thread's first unit overwrites its partial, so they need no zeroing).
     func accumulateWeightGradient<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: UnsafePointer<T>, partials: UnsafeMutablePointer<T>) {
         let (C, O) = (channels, outChannels)
         let lineWidth = 2 * tilesW + 2
-        forEachUnit { chunk, rows in
+        forEachUnit { chunk, rows, first in
             let columns = rows.count * tilesW
             withScratch(T.self, count: 16 * (C + O) * maxColumns + 4 * lineWidth) { scratch in
                 let v = scratch, dm = scratch + 16 * C * columns, lines = scratch + 16 * (C + O) * maxColumns
@@ -325,7 +333,7 @@ struct WinogradPlan {
                 let target = partials + chunk * 16 * O * C
                 for k in 0..<16 {
                     GEMM.run(transB: true, m: O, n: C, k: columns, a: dm + k * O * columns, lda: columns, b: v + k * C * columns,
-                             ldb: columns, beta: 1, c: target + k * O * C, ldc: C)
+                             ldb: columns, beta: first ? 0 : 1, c: target + k * O * C, ldc: C)
                 }
             }
         }
@@ -377,7 +385,6 @@ func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: C
             if let dw {
                 let chunks = plan.chunkCount, block = 16 * O * C
                 withScratch(T.self, count: chunks * block) { partials in
-                    partials.update(repeating: 0, count: chunks * block)
                     plan.accumulateWeightGradient(x.pointer(T.self), g.pointer(T.self), partials: partials)
                     for chunk in 1..<Swift.max(chunks, 1) {
                         let p = partials + chunk * block
