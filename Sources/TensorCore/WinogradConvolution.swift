@@ -34,12 +34,14 @@ struct WinogradPlan {
     }
 
     /// Whether the automatic choice takes this path: with few channels the 16 GEMMs are too thin
-    /// (K = C) to beat one im2col GEMM with K = 9C; and on maps whose partial tiles compute more
+    /// (K = C) to beat one im2col GEMM with K = 9C; on maps whose partial tiles compute more
     /// than 1.25x the outputs the saving shrinks too far (a 3x3 map computes 4 tiles, 16
-    /// outputs, for 9; 5x5 and 7x7 lose 44% and 31%; even sizes and large odd ones are fine).
+    /// outputs, for 9; 5x5 and 7x7 waste 44% and 31%); and maps under 4x4 give each of the 16
+    /// weight blocks too few tiles to reuse it (ResNet-18's 2x2 layer at batch 64 ran slower).
     static func preferred(_ g: ConvGeometry, outChannels: Int) -> Bool {
         let tiles = ((g.height + 1) / 2) * ((g.width + 1) / 2)
-        return supports(g) && g.channels >= 16 && outChannels >= 16 && 16 * tiles <= 5 * g.height * g.width
+        return supports(g) && g.channels >= 16 && outChannels >= 16 && g.height >= 4 && g.width >= 4
+            && 16 * tiles <= 5 * g.height * g.width
     }
 
     /// `unitColumns` overrides the tiles per unit (tests force many small units).

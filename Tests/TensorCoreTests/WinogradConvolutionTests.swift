@@ -44,8 +44,8 @@ import Testing
         if columns != nil { #expect(plan.tileRows > 2 * plan.rowsPerUnit, "shape \(shape) should span several units per thread") }
     }
 
-    /// conv2d takes the Winograd path by itself for 16+ channels on maps of 4x4 or more
-    /// (bit-identical to forcing it), and im2col otherwise.
+    /// conv2d takes the Winograd path by itself for 16+ channels on maps of 4x4 or more whose
+    /// partial tiles waste at most 25% (bit-identical to forcing it), and im2col otherwise.
     @Test func automaticChoice() {
         let x = Tensor.uniform([2, 16, 6, 6], low: -1, high: 1, generator: RandomGenerator(seed: 67))
         let w = Tensor.uniform([16, 16, 3, 3], low: -1, high: 1, generator: RandomGenerator(seed: 68))
@@ -54,8 +54,12 @@ import Testing
                                        outChannels: 16))
         #expect(!WinogradPlan.preferred(ConvGeometry(channels: 3, height: 6, width: 6, kernel: (3, 3), stride: (1, 1), padding: (1, 1)),
                                         outChannels: 16))
-        #expect(!WinogradPlan.preferred(ConvGeometry(channels: 16, height: 3, width: 8, kernel: (3, 3), stride: (1, 1), padding: (1, 1)),
-                                        outChannels: 16))
+        for (height, width) in [(3, 8), (2, 2), (7, 7)] {
+            #expect(!WinogradPlan.preferred(ConvGeometry(channels: 16, height: height, width: width, kernel: (3, 3), stride: (1, 1),
+                                                         padding: (1, 1)), outChannels: 16), "\(height)x\(width)")
+        }
+        #expect(WinogradPlan.preferred(ConvGeometry(channels: 16, height: 13, width: 14, kernel: (3, 3), stride: (1, 1), padding: (1, 1)),
+                                       outChannels: 16))
     }
 }
 
