@@ -253,8 +253,29 @@ struct WinogradPlan {
     static func weightTransform<T: TensorScalar>(_ w: UnsafePointer<T>, outChannels: Int, channels: Int, into u: UnsafeMutablePointer<T>) {
         let count = outChannels &* channels
         Parallel.forEachChunk(count, grain: 4096) { _, indices in
+            // Eight kernels at a time (72 consecutive weights), the same operations lane-wise.
+            var first = indices.lowerBound
+            while first &+ 8 <= indices.upperBound {
+                let base = w + first &* 9
+                @inline(__always) func tap(_ t: Int) -> SIMD8<T> {
+                    SIMD8<T>(base[t], base[9 &+ t], base[18 &+ t], base[27 &+ t], base[36 &+ t], base[45 &+ t], base[54 &+ t], base[63 &+ t])
+                }
+                @inline(__always) func rows(_ a: SIMD8<T>, _ b: SIMD8<T>, _ e: SIMD8<T>) -> (SIMD8<T>, SIMD8<T>, SIMD8<T>, SIMD8<T>) {
+                    (a, (a + b + e) / 2, (a - b + e) / 2, e)
+                }
+                let c0 = rows(tap(0), tap(3), tap(6)), c1 = rows(tap(1), tap(4), tap(7)), c2 = rows(tap(2), tap(5), tap(8))
+                @inline(__always) func emit(_ i: Int, _ a: SIMD8<T>, _ b: SIMD8<T>, _ e: SIMD8<T>) {
+                    let r = rows(a, b, e)
+                    WinogradSIMD.store8(r.0, u + ((4 &* i) &* count &+ first))
+                    WinogradSIMD.store8(r.1, u + ((4 &* i &+ 1) &* count &+ first))
+                    WinogradSIMD.store8(r.2, u + ((4 &* i &+ 2) &* count &+ first))
+                    WinogradSIMD.store8(r.3, u + ((4 &* i &+ 3) &* count &+ first))
+                }
+                emit(0, c0.0, c1.0, c2.0); emit(1, c0.1, c1.1, c2.1); emit(2, c0.2, c1.2, c2.2); emit(3, c0.3, c1.3, c2.3)
+                first &+= 8
+            }
             withUnsafeTemporaryAllocation(of: T.self, capacity: 12) { h in
-                for index in indices {
+                for index in first..<indices.upperBound {
                     let k = w + index &* 9
                     // G g: rows (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2), per column j.
                     for j in 0..<3 {
