@@ -127,11 +127,18 @@ public class BatchNorm2d: Module {
         hasForwardHooks ? self(x).relu() : normalize(x, relu: true)
     }
 
+    /// `relu(self(x) + residual)` (a residual block's end) in one pass and one graph node, so
+    /// that neither the normalised values nor the sum are kept for backward. With forward hooks
+    /// registered it is exactly `(self(x) + residual).relu()`.
+    public func normalizedAddReLU(_ x: Tensor, residual: Tensor) -> Tensor {
+        hasForwardHooks ? (self(x) + residual).relu() : normalize(x, relu: true, residual: residual)
+    }
+
     /// The normalisation itself; subclasses that transform the input first override this.
-    func normalize(_ x: Tensor, relu: Bool) -> Tensor {
+    func normalize(_ x: Tensor, relu: Bool, residual: Tensor? = nil) -> Tensor {
         if training { num_batches_tracked.value.fill(num_batches_tracked.value.item() + 1) }
         return batchNorm(x, weight: weight?.value, bias: bias?.value, runningMean: running_mean.value, runningVar: running_var.value,
-                         training: training, momentum: momentum, epsilon: epsilon, relu: relu)
+                         training: training, momentum: momentum, epsilon: epsilon, relu: relu, residual: residual)
     }
 }
 
@@ -145,8 +152,8 @@ public final class ContinualNorm: BatchNorm2d {
         super.init(channels, momentum: momentum, epsilon: epsilon, dtype: dtype)
     }
 
-    override func normalize(_ x: Tensor, relu: Bool) -> Tensor {
-        super.normalize(groupNorm(x, groups: groups, epsilon: epsilon), relu: relu)
+    override func normalize(_ x: Tensor, relu: Bool, residual: Tensor? = nil) -> Tensor {
+        super.normalize(groupNorm(x, groups: groups, epsilon: epsilon), relu: relu, residual: residual)
     }
 }
 

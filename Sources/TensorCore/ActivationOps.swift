@@ -14,19 +14,7 @@ extension Tensor {
             let x = pointer(Double.self), z = out.pointer(Double.self)
             for i in 0..<count { z[i] = x[i] > 0 ? x[i] : 0 }
         }
-        return record(out, "relu", [self]) { [unowned out] g in
-            let dx = Tensor(shape: g.shape, dtype: g.dtype, zeroed: false)
-            if g.dtype == .float32 {
-                let y = out.pointer(Float.self), gp = g.pointer(Float.self), d = dx.pointer(Float.self)
-                Parallel.forEachChunk(g.count, grain: 1 << 16) { _, range in
-                    VectorKernels.reluBackward(y + range.lowerBound, gp + range.lowerBound, d + range.lowerBound, range.count)
-                }
-            } else {
-                let y = out.pointer(Double.self), gp = g.pointer(Double.self), d = dx.pointer(Double.self)
-                for i in 0..<g.count { d[i] = y[i] > 0 ? gp[i] : 0 }
-            }
-            return [dx]
-        }
+        return record(out, "relu", [self]) { [unowned out] g in [maskedByPositive(g, out)] }
     }
 
     /// 1 / (1 + exp(-x)).

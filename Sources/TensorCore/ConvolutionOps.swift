@@ -87,14 +87,29 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     convolution(x, weight: weight, bias: bias, stride: stride, padding: padding, bandBudget: ConvPlan.defaultBandBudget)
 }
 
-/// `conv2d` with an explicit band size (tests force several bands on small images).
-func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), bandBudget: Int) -> Tensor {
+/// How a convolution is computed: `automatic` takes Winograd F(2x2, 3x3) for 3x3 stride-1
+/// padding-1 convolutions with at least 16 input and output channels, im2col + GEMM otherwise;
+/// tests force either path.
+enum ConvAlgorithm { case automatic, im2col, winograd }
+
+/// `conv2d` with an explicit band size (tests force several bands on small images) and algorithm.
+func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), bandBudget: Int,
+                 algorithm: ConvAlgorithm = .automatic) -> Tensor {
     precondition(x.rank == 4 && weight.rank == 4 && x.shape[1] == weight.shape[1],
                  "conv2d of \(x.shape) with weight \(weight.shape)")
     precondition(x.dtype == weight.dtype && (bias?.dtype ?? x.dtype) == x.dtype, "conv2d dtype mismatch")
     let geometry = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3],
                                 kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
     precondition(geometry.outH > 0 && geometry.outW > 0, "conv2d output would be empty for input \(x.shape)")
+    switch algorithm {
+    case .winograd:
+        precondition(WinogradPlan.supports(geometry), "Winograd convolution needs a 3x3 kernel, stride 1 and padding 1")
+        return winogradConvolution(x, weight: weight, bias: bias, geometry: geometry)
+    case .automatic where WinogradPlan.preferred(geometry, outChannels: weight.shape[0]):
+        return winogradConvolution(x, weight: weight, bias: bias, geometry: geometry)
+    default:
+        break
+    }
     let plan = ConvPlan(geometry: geometry, batch: x.shape[0], outChannels: weight.shape[0], bandBudget: bandBudget)
     let out = Tensor(shape: [x.shape[0], plan.outChannels, geometry.outH, geometry.outW], dtype: x.dtype, zeroed: false)
     x.dtype == .float32 ? convForward(Float.self, plan, x, weight, bias, out) : convForward(Double.self, plan, x, weight, bias, out)

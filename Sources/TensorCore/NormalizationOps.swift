@@ -7,10 +7,16 @@ import RealModule
 /// the running statistics in evaluation.
 ///
 /// With `relu`, returns max(y, 0) in the same pass (BatchNorm followed by ReLU, fused: one pass
-/// less over the activations forward and backward).
+/// less over the activations forward and backward). With `residual` r (the shape of x, as a
+/// residual block's shortcut), returns max(y + r, 0) (ReLU implied): y and y + r are never
+/// stored, only the output, whose sign is the mask of both gradients (dr = dz = g [z > 0]).
 public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?,
-                      training: Bool, momentum: Double = 0.1, epsilon: Double = 1e-5, relu: Bool = false) -> Tensor {
+                      training: Bool, momentum: Double = 0.1, epsilon: Double = 1e-5, relu: Bool = false,
+                      residual: Tensor? = nil) -> Tensor {
     precondition(x.rank >= 2, "batchNorm needs [N, C, ...], not \(x.shape)")
+    precondition(residual.map { $0.shape == x.shape && $0.dtype == x.dtype } ?? true,
+                 "batchNorm residual \(residual?.shape ?? []) for input \(x.shape)")
+    let relu = relu || residual != nil
     let n = x.shape[0], c = x.shape[1], inner = x.shape[2...].reduce(1, *)
     let m = n * inner
     precondition(!training || m > 1, "batchNorm in training needs more than one value per channel (input \(x.shape))")
@@ -22,6 +28,7 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
         let mp = mean.pointer(T.self), sp = invstd.pointer(T.self)
         let gp = weight?.pointer(T.self), bp = bias?.pointer(T.self)
         let rm = runningMean?.pointer(T.self), rv = runningVar?.pointer(T.self)
+        let rp: UnsafePointer<T>? = residual.map { UnsafePointer($0.pointer(T.self)) }
         Parallel.forEachChunk(c) { _, channels in
             for ch in channels {
                 var mu: Double, variance: Double
@@ -46,7 +53,12 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
                 let scale = T(inv) * (gp?[ch] ?? 1)
                 let shift = (bp?[ch] ?? 0) - T(mu) * scale
                 for i in 0..<n {
-                    channelAffine(xp + (i * c + ch) * inner, scale, shift, op + (i * c + ch) * inner, inner, relu: relu)
+                    let offset = (i * c + ch) * inner
+                    if let rp {
+                        channelAffineAddReLU(xp + offset, scale, shift, rp + offset, op + offset, inner)
+                    } else {
+                        channelAffine(xp + offset, scale, shift, op + offset, inner, relu: relu)
+                    }
                 }
             }
         }
@@ -55,7 +67,9 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
     var inputs = [x]
     if let weight { inputs.append(weight) }
     if let bias { inputs.append(bias) }
-    return record(out, relu ? "batchNormReLU" : "batchNorm", inputs) { [unowned out] g in
+    if let residual { inputs.append(residual) }
+    let name = residual != nil ? "batchNormAddReLU" : relu ? "batchNormReLU" : "batchNorm"
+    return record(out, name, inputs) { [unowned out] g in
         let dx = x.requiresGrad ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: false) : nil
         let dgamma = Tensor(shape: [c], dtype: x.dtype, zeroed: false)
         let dbeta = Tensor(shape: [c], dtype: x.dtype, zeroed: false)
@@ -93,8 +107,24 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
         var grads: [Tensor?] = [dx]
         if let weight { grads.append(weight.requiresGrad ? dgamma : nil) }
         if let bias { grads.append(bias.requiresGrad ? dbeta : nil) }
+        if let residual { grads.append(residual.requiresGrad ? maskedByPositive(g, out) : nil) }
         return grads
     }
+}
+
+/// g where y > 0, else 0 (the gradient through a ReLU whose output is y).
+func maskedByPositive(_ g: Tensor, _ y: Tensor) -> Tensor {
+    let d = Tensor(shape: g.shape, dtype: g.dtype, zeroed: false)
+    if g.dtype == .float32 {
+        let yp = y.pointer(Float.self), gp = g.pointer(Float.self), dp = d.pointer(Float.self)
+        Parallel.forEachChunk(g.count, grain: 1 << 16) { _, range in
+            VectorKernels.reluBackward(yp + range.lowerBound, gp + range.lowerBound, dp + range.lowerBound, range.count)
+        }
+    } else {
+        let yp = y.pointer(Double.self), gp = g.pointer(Double.self), dp = d.pointer(Double.self)
+        for i in 0..<g.count { dp[i] = yp[i] > 0 ? gp[i] : 0 }
+    }
+    return d
 }
 
 /// Group normalisation of x [N, C, ...] over `groups` groups of channels (each image and
@@ -204,6 +234,18 @@ func channelAffine<T: TensorScalar>(_ x: UnsafePointer<T>, _ a: T, _ b: T, _ z: 
         return
     }
     for k in 0..<n { let v = x[k] * a + b; z[k] = relu && v < 0 ? 0 : v }
+}
+
+/// z = max(a x + b + r, 0).
+@inline(__always)
+func channelAffineAddReLU<T: TensorScalar>(_ x: UnsafePointer<T>, _ a: T, _ b: T, _ r: UnsafePointer<T>, _ z: UnsafeMutablePointer<T>, _ n: Int) {
+    if T.self == Float.self {
+        VectorKernels.affineAddReLU(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), a as! Float, b as! Float,
+                                    UnsafeRawPointer(r).assumingMemoryBound(to: Float.self),
+                                    UnsafeMutableRawPointer(z).assumingMemoryBound(to: Float.self), n)
+        return
+    }
+    for k in 0..<n { let v = (x[k] * a + b) + r[k]; z[k] = v < 0 ? 0 : v }
 }
 
 /// (sum g', sum g' (x - mean)) with g' = g, or g masked by y > 0.

@@ -35,6 +35,14 @@ extension Tensor {
                 z[0] = total + block
                 return
             }
+            // Trailing axes (spatial means of NCHW maps): each output sums one contiguous run.
+            if let first = reduce.min(), reduce.count == rank - first {
+                let inner = shape[first...].reduce(1, *), outer = count / Swift.max(inner, 1)
+                Parallel.forEachChunk(outer, grain: Swift.max(1, 16384 / Swift.max(inner, 1))) { _, rows in
+                    for o in rows { z[o] = channelSum(x + o * inner, inner) }
+                }
+                return
+            }
             let strides = Broadcast.strides(of: keptShape, in: shape)
             Broadcast.forEach(shape, strides, strides) { i, o, _ in z[o] += x[i] }
         }

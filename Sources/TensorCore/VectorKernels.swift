@@ -86,6 +86,20 @@ enum VectorKernels {
         while i < n { z[i] = Swift.max(x[i] * a + b, 0); i &+= 1 }
     }
 
+    /// z = max(a x + b + r, 0)
+    @inline(__always)
+    static func affineAddReLU(_ x: UnsafePointer<Float>, _ a: Float, _ b: Float, _ r: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>,
+                              _ n: Int) {
+        var i = 0
+        let va = V(repeating: a), vb = V(repeating: b), zero = V(repeating: 0)
+        while i &+ width <= n {
+            let v = (load(x + i) * va + vb) + load(r + i)
+            store(v.replacing(with: zero, where: v .< zero), z + i)
+            i &+= width
+        }
+        while i < n { z[i] = Swift.max((x[i] * a + b) + r[i], 0); i &+= 1 }
+    }
+
     /// x += y
     @inline(__always)
     static func accumulate(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {

@@ -20,8 +20,8 @@ public final class ResidualBlock: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        let out = bn2(conv2(bn1.normalizedReLU(conv1(x))))
-        return (out + shortcut.reduce(x) { $1($0) }).relu()
+        let skip = shortcut.reduce(x) { $1($0) }
+        return bn2.normalizedAddReLU(conv2(bn1.normalizedReLU(conv1(x))), residual: skip)
     }
 }
 

@@ -21,9 +21,8 @@ public final class BasicBlock: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        let out = bn2(conv2(bn1.normalizedReLU(conv1(x))))
         let skip = shortcut.reduce(x) { $1($0) }
-        return (out + skip).relu()
+        return bn2.normalizedAddReLU(conv2(bn1.normalizedReLU(conv1(x))), residual: skip)
     }
 }
 

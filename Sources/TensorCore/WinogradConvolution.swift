@@ -1,0 +1,425 @@
+/// Winograd F(2x2, 3x3) for 3x3 convolutions at stride 1 with padding 1 (Lavin & Gray 2016).
+///
+/// The output is cut into 2x2 tiles; tile t reads the 4x4 input patch d whose top-left pixel is
+/// (2ty - 1, 2tx - 1) (zero outside the image). Per tile and channel pair,
+///     y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,
+/// with
+///     Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],
+///     Aᵀ = [1 1 1 0; 0 1 -1 -1].
+/// Summing over input channels turns the elementwise product into 16 independent GEMMs, one per
+/// transform position k: M_k [O, tiles] = U_k [O, C] × V_k [C, tiles], with U = G g Gᵀ (the
+/// weights) and V = Bᵀ d B (the input). That is 16 multiplications per 2x2 outputs and channel
+/// pair instead of 36: 2.25x fewer GEMM FLOPs than im2col.
+///
+/// Backward, exactly the adjoint of the same computation:
+/// - input gradient: dx is the convolution of dy with the weights flipped in both spatial axes
+///   and with in/out channels swapped, again 3x3 stride 1 padding 1, so the forward machinery
+///   runs on dy, reading U transposed and permuted (see `convolve`);
+/// - weight gradient: dU_k [O, C] = Σ_tiles dM_k Vᵀ_k with dM = A dy Aᵀ per tile (a 2x2 dy tile
+///   spread onto 4x4; outputs beyond the image count as zero), then dW = Gᵀ dU G.
+///
+/// Work is split over threads by rows of tiles across the whole batch (fixed chunks, so results
+/// are bit-identical for a thread count); each thread takes its rows a unit at a time, sized
+/// so that its transformed blocks stay around the core's L2. Weight-gradient partials are kept
+/// per thread and summed in chunk order.
+struct WinogradPlan {
+    let batch: Int, channels: Int, outChannels: Int, height: Int, width: Int
+    let tilesH: Int, tilesW: Int
+    /// Rows of tiles per unit of work.
+    let rowsPerUnit: Int
+
+    /// Whether the geometry is one this path computes (3x3, stride 1, padding 1).
+    static func supports(_ g: ConvGeometry) -> Bool {
+        g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.padH == 1 && g.padW == 1
+    }
+
+    /// Whether the automatic choice takes this path: with few channels the 16 GEMMs are too thin
+    /// (K = C) to beat one im2col GEMM with K = 9C; on maps whose partial tiles compute more
+    /// than 1.25x the outputs the saving shrinks too far (a 3x3 map computes 4 tiles, 16
+    /// outputs, for 9; 5x5 and 7x7 waste 44% and 31%); and maps under 4x4 give each of the 16
+    /// weight blocks too few tiles to reuse it (ResNet-18's 2x2 layer at batch 64 ran slower).
+    static func preferred(_ g: ConvGeometry, outChannels: Int) -> Bool {
+        let tiles = ((g.height + 1) / 2) * ((g.width + 1) / 2)
+        return supports(g) && g.channels >= 16 && outChannels >= 16 && g.height >= 4 && g.width >= 4
+            && 16 * tiles <= 5 * g.height * g.width
+    }
+
+    /// `unitColumns` overrides the tiles per unit (tests force many small units).
+    init(geometry g: ConvGeometry, batch: Int, outChannels: Int, unitColumns: Int? = nil) {
+        self.batch = batch
+        channels = g.channels; self.outChannels = outChannels
+        height = g.height; width = g.width
+        tilesH = (g.height + 1) / 2; tilesW = (g.width + 1) / 2
+        // About 256K floats of transformed input and output per unit (16 (C + O) per tile), but
+        // at least 256 tiles so the GEMMs stay wide enough to run near OpenBLAS's peak.
+        let columns = unitColumns ?? Swift.min(4096, Swift.max(256, (256 * 1024) / (16 * (channels + outChannels))))
+        rowsPerUnit = Swift.max(1, columns / tilesW)
+    }
+
+    /// Tile rows across the batch: row r is tile row r % tilesH of image r / tilesH.
+    var tileRows: Int { batch * tilesH }
+
+    /// Tile columns of the largest unit (scratch sizes).
+    var maxColumns: Int { Swift.min(rowsPerUnit, tileRows) * tilesW }
+
+    /// Units of tile rows, each thread's in order; `first` marks a thread's first unit.
+    func forEachUnit(_ body: (_ chunk: Int, _ rows: Range<Int>, _ first: Bool) -> Void) {
+        Parallel.forEachChunk(tileRows) { chunk, rows in
+            var r = rows.lowerBound
+            while r < rows.upperBound {
+                let end = Swift.min(rows.upperBound, r + rowsPerUnit)
+                body(chunk, r..<end, r == rows.lowerBound)
+                r = end
+            }
+        }
+    }
+
+    var chunkCount: Int { Parallel.chunkCount(tileRows) }
+
+    // MARK: transforms
+
+    /// V [16, planes, columns] = Bᵀ d B of every tile in `rows` of `src` [N, planes, H, W]
+    /// (column (r - rows.lowerBound) * tilesW + tx). `lines` holds 4 padded rows.
+    func inputTransform<T: TensorScalar>(_ src: UnsafePointer<T>, planes: Int, rows: Range<Int>, into v: UnsafeMutablePointer<T>,
+                                         lines: UnsafeMutablePointer<T>) {
+        let columns = rows.count &* tilesW
+        let stride16 = planes &* columns
+        let lineWidth = 2 &* tilesW &+ 2
+        let plane = height &* width
+        for c in 0..<planes {
+            for r in rows {
+                let n = r / tilesH, ty = r &- n &* tilesH
+                let image = src + (n &* planes &+ c) &* plane
+                // t_i = rows of Bᵀ d: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3,
+                // over padded input rows 2ty-1 ... 2ty+2 (line position p is input column p - 1).
+                for i in 0..<4 {
+                    let ih = 2 &* ty &- 1 &+ i
+                    let line = lines + i &* lineWidth
+                    if ih < 0 || ih >= height {
+                        line.update(repeating: 0, count: lineWidth)
+                    } else {
+                        line[0] = 0
+                        (line + 1).update(from: image + ih &* width, count: width)
+                        (line + (1 &+ width)).update(repeating: 0, count: lineWidth &- 1 &- width)
+                    }
+                }
+                let l0 = lines, l1 = lines + lineWidth, l2 = lines + 2 &* lineWidth, l3 = lines + 3 &* lineWidth
+                for p in 0..<lineWidth {
+                    let d0 = l0[p], d1 = l1[p], d2 = l2[p], d3 = l3[p]
+                    l0[p] = d0 - d2; l1[p] = d1 + d2; l2[p] = d2 - d1; l3[p] = d1 - d3
+                }
+                let out = v + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
+                for i in 0..<4 {
+                    let t = lines + i &* lineWidth
+                    let o = out + (4 &* i) &* stride16
+                    // Eight tiles at a time: tile tx reads t[2tx ... 2tx + 3], the even and odd
+                    // lanes of two 16-wide loads.
+                    var tx = 0
+                    while tx &+ 8 <= tilesW {
+                        let p = 2 &* tx
+                        let lo = WinogradSIMD.load16(t + p), hi = WinogradSIMD.load16(t + (p &+ 2))
+                        let a = lo.evenHalf, b = lo.oddHalf, e = hi.evenHalf, f = hi.oddHalf
+                        WinogradSIMD.store8(a - e, o + tx)
+                        WinogradSIMD.store8(b + e, o + (stride16 &+ tx))
+                        WinogradSIMD.store8(e - b, o + (2 &* stride16 &+ tx))
+                        WinogradSIMD.store8(b - f, o + (3 &* stride16 &+ tx))
+                        tx &+= 8
+                    }
+                    while tx < tilesW {
+                        let p = 2 &* tx
+                        let a = t[p], b = t[p &+ 1], e = t[p &+ 2], f = t[p &+ 3]
+                        o[tx] = a - e
+                        o[stride16 &+ tx] = b + e
+                        o[2 &* stride16 &+ tx] = e - b
+                        o[3 &* stride16 &+ tx] = b - f
+                        tx &+= 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// dst [N, planes, H, W] rows of the tiles in `rows` = Aᵀ M A (+ bias), from M [16, planes, columns].
+    func outputTransform<T: TensorScalar>(_ m: UnsafePointer<T>, planes: Int, rows: Range<Int>, bias: UnsafePointer<T>?,
+                                          into dst: UnsafeMutablePointer<T>) {
+        let columns = rows.count &* tilesW
+        let stride16 = planes &* columns
+        let plane = height &* width
+        let evenW = width & 1 == 0
+        for c in 0..<planes {
+            let shift = bias?[c] ?? 0
+            for r in rows {
+                let n = r / tilesH, ty = r &- n &* tilesH
+                let image = dst + (n &* planes &+ c) &* plane
+                let top = image + 2 &* ty &* width
+                let hasBottom = 2 &* ty &+ 1 < height
+                let bottom = top + width
+                let src = m + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
+                // Eight tiles at a time while all their 16 output columns lie inside the image.
+                var tx = 0
+                while 2 &* (tx &+ 8) <= width {
+                    @inline(__always) func at(_ k: Int) -> SIMD8<T> { WinogradSIMD.load8(src + (k &* stride16 &+ tx)) }
+                    let s00 = at(0) + at(4) + at(8), s10 = at(4) - at(8) - at(12)
+                    let s01 = at(1) + at(5) + at(9), s11 = at(5) - at(9) - at(13)
+                    let s02 = at(2) + at(6) + at(10), s12 = at(6) - at(10) - at(14)
+                    let s03 = at(3) + at(7) + at(11), s13 = at(7) - at(11) - at(15)
+                    let x = 2 &* tx
+                    var row = SIMD16<T>()
+                    row.evenHalf = s00 + s01 + s02 + shift; row.oddHalf = s01 - s02 - s03 + shift
+                    WinogradSIMD.store16(row, top + x)
+                    if hasBottom {
+                        row.evenHalf = s10 + s11 + s12 + shift; row.oddHalf = s11 - s12 - s13 + shift
+                        WinogradSIMD.store16(row, bottom + x)
+                    }
+                    tx &+= 8
+                }
+                while tx < tilesW {
+                    @inline(__always) func at(_ k: Int) -> T { src[k &* stride16 &+ tx] }
+                    // s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 over the rows of the 4x4 block.
+                    let s00 = at(0) + at(4) + at(8), s10 = at(4) - at(8) - at(12)
+                    let s01 = at(1) + at(5) + at(9), s11 = at(5) - at(9) - at(13)
+                    let s02 = at(2) + at(6) + at(10), s12 = at(6) - at(10) - at(14)
+                    let s03 = at(3) + at(7) + at(11), s13 = at(7) - at(11) - at(15)
+                    let x = 2 &* tx
+                    top[x] = s00 + s01 + s02 + shift
+                    let right = evenW || x &+ 1 < width
+                    if right { top[x &+ 1] = s01 - s02 - s03 + shift }
+                    if hasBottom {
+                        bottom[x] = s10 + s11 + s12 + shift
+                        if right { bottom[x &+ 1] = s11 - s12 - s13 + shift }
+                    }
+                    tx &+= 1
+                }
+            }
+        }
+    }
+
+    /// dM [16, planes, columns] = A dy Aᵀ of every 2x2 tile of `g` [N, planes, H, W] in `rows`
+    /// (the adjoint of `outputTransform`; positions beyond the image are zero).
+    func gradientTransform<T: TensorScalar>(_ g: UnsafePointer<T>, planes: Int, rows: Range<Int>, into dm: UnsafeMutablePointer<T>) {
+        let columns = rows.count &* tilesW
+        let stride16 = planes &* columns
+        let plane = height &* width
+        for c in 0..<planes {
+            for r in rows {
+                let n = r / tilesH, ty = r &- n &* tilesH
+                let image = g + (n &* planes &+ c) &* plane
+                let top = image + 2 &* ty &* width
+                let hasBottom = 2 &* ty &+ 1 < height
+                let out = dm + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
+                // q = A g: rows (g0, g0 + g1, g0 - g1, -g1) of the 2x2 tile; then dM = q Aᵀ alike
+                // along the columns.
+                @inline(__always) func spread(_ tx: Int, _ i: Int, _ a: SIMD8<T>, _ b: SIMD8<T>) {
+                    let o = out + ((4 &* i) &* stride16 &+ tx)
+                    WinogradSIMD.store8(a, o)
+                    WinogradSIMD.store8(a + b, o + stride16)
+                    WinogradSIMD.store8(a - b, o + 2 &* stride16)
+                    WinogradSIMD.store8(.zero - b, o + 3 &* stride16)
+                }
+                @inline(__always) func spread(_ tx: Int, _ i: Int, _ a: T, _ b: T) {
+                    let o = out + ((4 &* i) &* stride16 &+ tx)
+                    o[0] = a
+                    o[stride16] = a + b
+                    o[2 &* stride16] = a - b
+                    o[3 &* stride16] = -b
+                }
+                var tx = 0
+                while 2 &* (tx &+ 8) <= width {
+                    let upper = WinogradSIMD.load16(top + 2 &* tx)
+                    let lower = hasBottom ? WinogradSIMD.load16(top + (width &+ 2 &* tx)) : SIMD16<T>()
+                    let g00 = upper.evenHalf, g01 = upper.oddHalf, g10 = lower.evenHalf, g11 = lower.oddHalf
+                    spread(tx, 0, g00, g01)
+                    spread(tx, 1, g00 + g10, g01 + g11)
+                    spread(tx, 2, g00 - g10, g01 - g11)
+                    spread(tx, 3, .zero - g10, .zero - g11)
+                    tx &+= 8
+                }
+                while tx < tilesW {
+                    let x = 2 &* tx
+                    let right = x &+ 1 < width
+                    let g00 = top[x], g01 = right ? top[x &+ 1] : 0
+                    let g10 = hasBottom ? top[width &+ x] : 0, g11 = hasBottom && right ? top[width &+ x &+ 1] : 0
+                    spread(tx, 0, g00, g01)
+                    spread(tx, 1, g00 + g10, g01 + g11)
+                    spread(tx, 2, g00 - g10, g01 - g11)
+                    spread(tx, 3, -g10, -g11)
+                    tx &+= 1
+                }
+            }
+        }
+    }
+
+    /// U [16, O, C] = G g Gᵀ for weights w [O, C, 3, 3].
+    static func weightTransform<T: TensorScalar>(_ w: UnsafePointer<T>, outChannels: Int, channels: Int, into u: UnsafeMutablePointer<T>) {
+        let count = outChannels &* channels
+        Parallel.forEachChunk(count, grain: 4096) { _, indices in
+            // Eight kernels at a time (72 consecutive weights), the same operations lane-wise.
+            var first = indices.lowerBound
+            while first &+ 8 <= indices.upperBound {
+                let base = w + first &* 9
+                @inline(__always) func tap(_ t: Int) -> SIMD8<T> {
+                    SIMD8<T>(base[t], base[9 &+ t], base[18 &+ t], base[27 &+ t], base[36 &+ t], base[45 &+ t], base[54 &+ t], base[63 &+ t])
+                }
+                @inline(__always) func rows(_ a: SIMD8<T>, _ b: SIMD8<T>, _ e: SIMD8<T>) -> (SIMD8<T>, SIMD8<T>, SIMD8<T>, SIMD8<T>) {
+                    (a, (a + b + e) / 2, (a - b + e) / 2, e)
+                }
+                let c0 = rows(tap(0), tap(3), tap(6)), c1 = rows(tap(1), tap(4), tap(7)), c2 = rows(tap(2), tap(5), tap(8))
+                @inline(__always) func emit(_ i: Int, _ a: SIMD8<T>, _ b: SIMD8<T>, _ e: SIMD8<T>) {
+                    let r = rows(a, b, e)
+                    WinogradSIMD.store8(r.0, u + ((4 &* i) &* count &+ first))
+                    WinogradSIMD.store8(r.1, u + ((4 &* i &+ 1) &* count &+ first))
+                    WinogradSIMD.store8(r.2, u + ((4 &* i &+ 2) &* count &+ first))
+                    WinogradSIMD.store8(r.3, u + ((4 &* i &+ 3) &* count &+ first))
+                }
+                emit(0, c0.0, c1.0, c2.0); emit(1, c0.1, c1.1, c2.1); emit(2, c0.2, c1.2, c2.2); emit(3, c0.3, c1.3, c2.3)
+                first &+= 8
+            }
+            withUnsafeTemporaryAllocation(of: T.self, capacity: 12) { h in
+                for index in first..<indices.upperBound {
+                    let k = w + index &* 9
+                    // G g: rows (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2), per column j.
+                    for j in 0..<3 {
+                        let a = k[j], b = k[3 &+ j], e = k[6 &+ j]
+                        h[j] = a; h[3 &+ j] = (a + b + e) / 2; h[6 &+ j] = (a - b + e) / 2; h[9 &+ j] = e
+                    }
+                    for i in 0..<4 {
+                        let a = h[3 &* i], b = h[3 &* i &+ 1], e = h[3 &* i &+ 2]
+                        u[(4 &* i) &* count &+ index] = a
+                        u[(4 &* i &+ 1) &* count &+ index] = (a + b + e) / 2
+                        u[(4 &* i &+ 2) &* count &+ index] = (a - b + e) / 2
+                        u[(4 &* i &+ 3) &* count &+ index] = e
+                    }
+                }
+            }
+        }
+    }
+
+    /// dW [O, C, 3, 3] = Gᵀ dU G from dU [16, O, C].
+    static func weightGradient<T: TensorScalar>(_ du: UnsafePointer<T>, outChannels: Int, channels: Int, into dw: UnsafeMutablePointer<T>) {
+        let count = outChannels &* channels
+        Parallel.forEachChunk(count, grain: 4096) { _, indices in
+            withUnsafeTemporaryAllocation(of: T.self, capacity: 12) { h in
+                for index in indices {
+                    @inline(__always) func d(_ i: Int, _ j: Int) -> T { du[(4 &* i &+ j) &* count &+ index] }
+                    // Gᵀ rows: (1, ½, ½, 0), (0, ½, -½, 0), (0, ½, ½, 1); first over i for each column j.
+                    for j in 0..<4 {
+                        let a = d(0, j), b = d(1, j), e = d(2, j), f = d(3, j)
+                        h[j] = a + (b + e) / 2; h[4 &+ j] = (b - e) / 2; h[8 &+ j] = (b + e) / 2 + f
+                    }
+                    let out = dw + index &* 9
+                    for i in 0..<3 {
+                        let a = h[4 &* i], b = h[4 &* i &+ 1], e = h[4 &* i &+ 2], f = h[4 &* i &+ 3]
+                        out[3 &* i] = a + (b + e) / 2; out[3 &* i &+ 1] = (b - e) / 2; out[3 &* i &+ 2] = (b + e) / 2 + f
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: passes
+
+    /// dst [N, cout, H, W] = the convolution of src [N, cin, H, W] with transformed weights
+    /// u [16, cout, cin] (+ bias); with `adjoint`, u [16, cin, cout] holds the transform of the
+    /// forward weights and the pass convolves with them flipped and transposed (the input
+    /// gradient): flipping a 3x3 kernel reverses G's rows 0 and 3, so position (i, j) of the
+    /// flipped kernel's transform is position (σi, σj) of U with σ = (3, 1, 2, 0), transposed.
+    func convolve<T: TensorScalar>(_ src: UnsafePointer<T>, cin: Int, u: UnsafePointer<T>, cout: Int, adjoint: Bool = false,
+                                   bias: UnsafePointer<T>?, into dst: UnsafeMutablePointer<T>) {
+        let lineWidth = 2 * tilesW + 2
+        let sigma = [3, 1, 2, 0]
+        forEachUnit { _, rows, _ in
+            let columns = rows.count * tilesW
+            withScratch(T.self, count: 16 * (cin + cout) * maxColumns + 4 * lineWidth) { scratch in
+                let v = scratch, m = scratch + 16 * cin * columns, lines = scratch + 16 * (cin + cout) * maxColumns
+                inputTransform(src, planes: cin, rows: rows, into: v, lines: lines)
+                for k in 0..<16 {
+                    let weights = adjoint ? u + (4 * sigma[k / 4] + sigma[k % 4]) * cout * cin : u + k * cout * cin
+                    GEMM.run(transA: adjoint, m: cout, n: columns, k: cin, a: weights, lda: adjoint ? cout : cin,
+                             b: v + k * cin * columns, ldb: columns, c: m + k * cout * columns, ldc: columns)
+                }
+                outputTransform(m, planes: cout, rows: rows, bias: bias, into: dst)
+            }
+        }
+    }
+
+    /// Σ dM_k V_kᵀ over each thread's tiles, into per-chunk partials [chunks][16, O, C] (each
+    /// thread's first unit overwrites its partial, so they need no zeroing).
+    func accumulateWeightGradient<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: UnsafePointer<T>, partials: UnsafeMutablePointer<T>) {
+        let (C, O) = (channels, outChannels)
+        let lineWidth = 2 * tilesW + 2
+        forEachUnit { chunk, rows, first in
+            let columns = rows.count * tilesW
+            withScratch(T.self, count: 16 * (C + O) * maxColumns + 4 * lineWidth) { scratch in
+                let v = scratch, dm = scratch + 16 * C * columns, lines = scratch + 16 * (C + O) * maxColumns
+                inputTransform(x, planes: C, rows: rows, into: v, lines: lines)
+                gradientTransform(g, planes: O, rows: rows, into: dm)
+                let target = partials + chunk * 16 * O * C
+                for k in 0..<16 {
+                    GEMM.run(transB: true, m: O, n: C, k: columns, a: dm + k * O * columns, lda: columns, b: v + k * C * columns,
+                             ldb: columns, beta: first ? 0 : 1, c: target + k * O * C, ldc: C)
+                }
+            }
+        }
+    }
+}
+
+/// Unaligned vector loads and stores for the transforms (generic, so that the float64 gradient
+/// checks run the same code as float32 training).
+enum WinogradSIMD {
+    @inline(__always) static func load16<T: TensorScalar>(_ p: UnsafePointer<T>) -> SIMD16<T> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<T>.self)
+    }
+    @inline(__always) static func load8<T: TensorScalar>(_ p: UnsafePointer<T>) -> SIMD8<T> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<T>.self)
+    }
+    @inline(__always) static func store16<T: TensorScalar>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<T>.self)
+    }
+    @inline(__always) static func store8<T: TensorScalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<T>.self)
+    }
+}
+
+/// Forward and backward of a 3x3 stride-1 padding-1 convolution by `WinogradPlan`.
+func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvGeometry, unitColumns: Int? = nil) -> Tensor {
+    let (n, o) = (x.shape[0], weight.shape[0])
+    let plan = WinogradPlan(geometry: geometry, batch: n, outChannels: o, unitColumns: unitColumns)
+    let out = Tensor(shape: [n, o, geometry.outH, geometry.outW], dtype: x.dtype, zeroed: false)
+    func forward<T: TensorScalar>(_: T.Type) {
+        withScratch(T.self, count: 16 * o * plan.channels) { u in
+            WinogradPlan.weightTransform(weight.pointer(T.self), outChannels: o, channels: plan.channels, into: u)
+            plan.convolve(x.pointer(T.self), cin: plan.channels, u: u, cout: o, bias: bias.map { UnsafePointer($0.pointer(T.self)) },
+                          into: out.pointer(T.self))
+        }
+    }
+    x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    return record(out, "conv2d", inputs) { g in
+        let dx = x.requiresGrad ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: false) : nil
+        let dw = weight.requiresGrad ? Tensor(shape: weight.shape, dtype: weight.dtype, zeroed: false) : nil
+        func backward<T: TensorScalar>(_: T.Type) {
+            let (C, O) = (plan.channels, plan.outChannels)
+            if let dx {
+                withScratch(T.self, count: 16 * O * C) { u in
+                    WinogradPlan.weightTransform(weight.pointer(T.self), outChannels: O, channels: C, into: u)
+                    plan.convolve(g.pointer(T.self), cin: O, u: u, cout: C, adjoint: true, bias: nil, into: dx.pointer(T.self))
+                }
+            }
+            if let dw {
+                let chunks = plan.chunkCount, block = 16 * O * C
+                withScratch(T.self, count: chunks * block) { partials in
+                    plan.accumulateWeightGradient(x.pointer(T.self), g.pointer(T.self), partials: partials)
+                    for chunk in 1..<Swift.max(chunks, 1) {
+                        let p = partials + chunk * block
+                        for i in 0..<block { partials[i] += p[i] }
+                    }
+                    WinogradPlan.weightGradient(partials, outChannels: O, channels: C, into: dw.pointer(T.self))
+                }
+            }
+        }
+        g.dtype == .float32 ? backward(Float.self) : backward(Double.self)
+        var grads: [Tensor?] = [dx, dw]
+        if let bias { grads.append(bias.requiresGrad ? g.sum(axes: [0, 2, 3]) : nil) }
+        return grads
+    }
+}
