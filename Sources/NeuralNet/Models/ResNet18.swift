@@ -21,8 +21,9 @@ public final class BasicBlock: Module {
     }
 
     public override func forward(_ x: Tensor) -> Tensor {
-        let skip = shortcut.reduce(x) { $1($0) }
-        return bn2.normalizedAddReLU(conv2(bn1.normalizedReLU(conv1(x))), residual: skip)
+        // Main path first, then the shortcut: PyTorch's call order, which forward hooks see.
+        let main = conv2(bn1.normalizedReLU(conv1(x)))
+        return bn2.normalizedAddReLU(main, residual: shortcut.reduce(x) { $1($0) })
     }
 }
 
