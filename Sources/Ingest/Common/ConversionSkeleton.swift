@@ -84,15 +84,10 @@ enum ConversionSkeleton {
         return removed
     }
 
-    /// The resolved converter as written next to the data. The salt file's location is left
-    /// out: it points into the site's private state, which shared outputs must not lead to,
-    /// and it does not change the data (the dataset's config digest leaves it out too). A
-    /// comment says it was given, so a rerun knows to pass it again.
+    /// The resolved converter as written next to the data, without the salt file's location
+    /// (`withoutSaltLocation`); a comment says one was given, so a rerun knows to pass it again.
     static func resolvedConfigText<Config: ConverterSettings>(_ config: Config) throws -> String {
-        var shared = config
-        let hadSalt = shared.privacy.saltFile != nil
-        shared.privacy.saltFile = nil
-        let note = hadSalt ? "# privacy.salt_file was given; its location is private state and is not written here.\n" : ""
-        return note + (try ConfigLoader.yaml(shared))
+        let note = config.privacy.saltFile != nil ? "# privacy.salt_file was given; its location is private state and is not written here.\n" : ""
+        return note + (try ConfigLoader.yaml(config.withoutSaltLocation))
     }
 }

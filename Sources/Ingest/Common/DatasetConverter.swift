@@ -42,6 +42,17 @@ public protocol ConverterSettings: Codable, Sendable {
     func validate() throws
 }
 
+extension ConverterSettings {
+    /// The config without the salt file's location: it points into the site's private state
+    /// and does not change the data, so neither the config digest nor the resolved config
+    /// written next to the data carries it.
+    var withoutSaltLocation: Self {
+        var copy = self
+        copy.privacy.saltFile = nil
+        return copy
+    }
+}
+
 /// A converter's `geometry`: whatever else it holds, the output size.
 public protocol OutputGeometry: Codable, Sendable {
     /// `[height, width]` of every sample or slice.

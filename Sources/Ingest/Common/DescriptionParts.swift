@@ -18,9 +18,7 @@ enum DescriptionParts {
     /// First 16 hex digits of the SHA-256 of what determines the data: the resolved converter
     /// without the salt file's location.
     static func configDigest<Config: ConverterSettings>(_ config: Config) -> String {
-        var digestConfig = config
-        digestConfig.privacy.saltFile = nil
-        return String(SHA256.hex(SHA256.hash(Array((try? StableJSON.encode(digestConfig)) ?? Data()))).prefix(16))
+        String(SHA256.hex(SHA256.hash(Array((try? StableJSON.encode(config.withoutSaltLocation)) ?? Data()))).prefix(16))
     }
 
     /// Statistics rounded to 6 decimals, so that dataset.json does not carry float noise.
