@@ -79,7 +79,7 @@ public enum TaskTrainer {
         let loop = TrainingLoop(model: model.net, optimizer: optimizer, batches: batches, epochs: epochs, loss: loss)
         var plateau = PlateauSchedule(base: settings.learningRate, mode: settings.plateauMode == "max" ? .max : .min,
                                       factor: settings.plateauFactor, patience: settings.plateauPatience)
-        var accuracy = 0.0, best = -Double.infinity
+        var accuracy = 0.0
         let recorder = model.norm == .continual ? GroupStatisticsRecorder(net: model.net, initial: model.groupStatistics) : nil
         defer { recorder?.remove() }
         let validationPredict: () -> [Int] = { model.predict(validation) }
@@ -87,16 +87,13 @@ public enum TaskTrainer {
             onEpochEnd()
             let predicted = validationPredict()
             accuracy = validation.count == 0 ? 0 : Double(zip(predicted, validation.labels).filter { $0 == $1 }.count) / Double(validation.count)
-            // The loop keeps the last epoch with the best score (>=): the same test here.
-            if accuracy >= best {
-                best = accuracy
-                if let recorder { model.groupStatistics = recorder.statistics }
-            }
             plateau.step(metric: accuracy)
             optimizer.setLearningRate(plateau.learningRate)
             model.net.train()
         }]
         loop.validate = { accuracy }
+        // The statistics recorded up to the epoch whose weights the loop keeps.
+        if let recorder { loop.onNewBest = { _ in model.groupStatistics = recorder.statistics } }
         let outcome = try loop.run()
         return TaskTraining(epochs: epochs, bestEpoch: outcome.bestEpoch, bestValidationAccuracy: outcome.bestValidationAccuracy, seconds: outcome.seconds)
     }

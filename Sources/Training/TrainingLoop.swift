@@ -97,6 +97,9 @@ public final class TrainingLoop<Batches: EpochBatches> {
     /// Per-epoch extras of a trainer (its own statistics, a schedule of loss weights), run after
     /// the epoch's step and before its validation.
     public var afterEpoch: [(Int) throws -> Void] = []
+    /// Called when an epoch becomes the best so far (its weights are the ones kept), for state
+    /// a trainer keeps beside the weights of the best epoch.
+    public var onNewBest: (Int) -> Void = { _ in }
 
     public init(model: Module, optimizer: Optimizer, batches: Batches, epochs: Int, loss: @escaping (Batches.Batch) throws -> StepResult) {
         self.model = model
@@ -143,6 +146,7 @@ public final class TrainingLoop<Batches: EpochBatches> {
             if progress.best == nil || score >= progress.best!.score {
                 progress.best = .init(epoch: epoch, score: score)
                 bestState = ModelState(model)
+                onNewBest(epoch)
             } else if let patience, epoch - progress.best!.epoch >= patience {
                 progress.stopped = true
             }
