@@ -13,6 +13,8 @@ struct ConvPlan {
     let outChannels: Int
     /// Images per GEMM.
     let group: Int
+    /// The gather table for images unfolded whole with short or strided rows (see `GatherTable`).
+    let gather: GatherTable?
 
     /// Column-matrix entries per band (see `bands`).
     let bandBudget: Int
@@ -29,6 +31,39 @@ struct ConvPlan {
         // Aim for at least ~2048 columns per GEMM, without starving a thread of images.
         let perThread = Swift.max(1, (batch + Parallel.threads - 1) / Parallel.threads)
         group = Swift.max(1, Swift.min(perThread, 2048 / Swift.max(geometry.positions, 1)))
+        let banded = group == 1 && !geometry.isPointwise && geometry.patch * geometry.positions > bandBudget
+        gather = !banded && GatherTable.preferred(geometry) ? GatherTable(geometry) : nil
+    }
+
+    /// Whether `fold` overwrites its images (a gather table) rather than adding to them.
+    var foldOverwrites: Bool { gather != nil }
+
+    /// Unfolds images first..<first+count of x [N, C, H, W] into `col`, image i at column i*P
+    /// (row stride `ldcol`); not for pointwise or banded plans.
+    @inline(__always)
+    func unfold<T: TensorScalar>(_ x: UnsafePointer<T>, first: Int, count: Int, into col: UnsafeMutablePointer<T>, ldcol: Int) {
+        let (size, P) = (geometry.imageSize, positions)
+        if let gather {
+            withScratch(T.self, count: gather.paddedSize) { padded in
+                for i in 0..<count { gather.im2col(x + (first + i) * size, col + i * P, ldcol: ldcol, padded: padded) }
+            }
+        } else {
+            for i in 0..<count { geometry.im2col(x + (first + i) * size, col + i * P, ldcol: ldcol) }
+        }
+    }
+
+    /// Folds `col` back onto images first..<first+count of x: adds to them, or overwrites them
+    /// when `foldOverwrites` (the caller then need not zero them).
+    @inline(__always)
+    func fold<T: TensorScalar>(_ col: UnsafePointer<T>, ldcol: Int, into x: UnsafeMutablePointer<T>, first: Int, count: Int) {
+        let (size, P) = (geometry.imageSize, positions)
+        if let gather {
+            withScratch(T.self, count: gather.paddedSize) { padded in
+                for i in 0..<count { gather.col2imOverwriting(col + i * P, ldcol: ldcol, x + (first + i) * size, padded: padded) }
+            }
+        } else {
+            for i in 0..<count { geometry.col2im(col + i * P, ldcol: ldcol, x + (first + i) * size) }
+        }
     }
 
     var positions: Int { geometry.positions }
@@ -76,7 +111,7 @@ struct ConvPlan {
             for r in 0..<rows {
                 let image = base + (g * rows + r) * positions
                 let block = matrix + r * count * positions + g * positions
-                if scatter { image.update(from: block, count: positions) } else { block.update(from: image, count: positions) }
+                if scatter { copyRun(image, block, positions) } else { copyRun(block, image, positions) }
             }
         }
     }
@@ -162,7 +197,7 @@ func convForward<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _ x: Tensor, _ we
                 if geometry.isPointwise {
                     ConvPlan.gather(xp + first * geometry.imageSize, rows: K, positions: P, count: count, matrix: col, scatter: false)
                 } else {
-                    for g in 0..<count { geometry.im2col(xp + (first + g) * geometry.imageSize, col + g * P, ldcol: columns) }
+                    plan.unfold(xp, first: first, count: count, into: col, ldcol: columns)
                 }
             }
             withScratch(T.self, count: count == 1 ? 0 : O * columns) { result in
@@ -179,7 +214,7 @@ func convForward<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _ x: Tensor, _ we
 
 func convBackward<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _ x: Tensor, _ weight: Tensor, _ g: Tensor,
                                    needInput: Bool, needWeight: Bool) -> (Tensor?, Tensor?) {
-    let dx = needInput ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: !plan.geometry.isPointwise) : nil
+    let dx = needInput ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: !plan.geometry.isPointwise && !plan.foldOverwrites) : nil
     // One weight-gradient accumulator per thread, summed in a fixed order afterwards.
     let partials = needWeight ? (0..<Parallel.chunkCount(plan.batch)).map { _ in Tensor(shape: weight.shape, dtype: weight.dtype) } : []
     if plan.banded {
@@ -238,7 +273,7 @@ private func convBackwardGrouped<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _
                     if geometry.isPointwise {
                         ConvPlan.gather(xp + first * geometry.imageSize, rows: K, positions: P, count: count, matrix: col, scatter: false)
                     } else {
-                        for i in 0..<count { geometry.im2col(xp + (first + i) * geometry.imageSize, col + i * P, ldcol: columns) }
+                        plan.unfold(xp, first: first, count: count, into: col, ldcol: columns)
                     }
                     GEMM.run(transB: true, m: O, n: K, k: columns, a: dout, lda: columns, b: col, ldb: columns,
                              beta: 1, c: partials[chunk].pointer(T.self), ldc: K)
@@ -246,11 +281,10 @@ private func convBackwardGrouped<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _
                 if let dx {
                     // d col = w^T x d out, then fold back onto the input.
                     GEMM.run(transA: true, m: K, n: columns, k: O, a: wp, lda: K, b: dout, ldb: columns, c: col, ldc: columns)
-                    let dxp = dx.pointer(T.self) + first * geometry.imageSize
                     if geometry.isPointwise {
-                        ConvPlan.gather(dxp, rows: K, positions: P, count: count, matrix: col, scatter: true)
+                        ConvPlan.gather(dx.pointer(T.self) + first * geometry.imageSize, rows: K, positions: P, count: count, matrix: col, scatter: true)
                     } else {
-                        for i in 0..<count { geometry.col2im(col + i * P, ldcol: columns, dxp + i * geometry.imageSize) }
+                        plan.fold(col, ldcol: columns, into: dx.pointer(T.self), first: first, count: count)
                     }
                 }
             }

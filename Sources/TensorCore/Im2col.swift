@@ -148,3 +148,87 @@ struct ConvGeometry: Equatable {
         }
     }
 }
+
+/// Where each column-matrix entry of one image comes from, for images whose rows are short or
+/// strided: offsets[tap * P + p] is the position, in the image plane padded with zeros (the
+/// padding on all sides), that output position p reads for kernel tap (kh, kw).
+///
+/// `im2col` and `col2im` above walk rows; on small maps (rows of 2 to 28 values) and at stride 2
+/// their per-row bounds logic and copies cost more than the data (they were a quarter of
+/// small-CNN-28 training). With this table, unfolding a channel is one copy into the padded
+/// plane and one branch-free gather; folding is one scatter-add into a zeroed padded plane and
+/// one copy out. Used for every image whose whole column matrix is built at once (not banded),
+/// when its rows are strided or shorter than 32 values.
+final class GatherTable {
+    let geometry: ConvGeometry
+    let paddedHeight: Int, paddedWidth: Int
+    let offsets: [Int32]
+
+    static func preferred(_ g: ConvGeometry) -> Bool {
+        !g.isPointwise && (g.strideW != 1 || g.outW < 32)
+    }
+
+    init(_ g: ConvGeometry) {
+        geometry = g
+        paddedHeight = Swift.max(g.height + 2 * g.padH, (g.outH - 1) * g.strideH + g.kernelH)
+        paddedWidth = Swift.max(g.width + 2 * g.padW, (g.outW - 1) * g.strideW + g.kernelW)
+        var offsets = [Int32](repeating: 0, count: g.kernelH * g.kernelW * g.positions)
+        var k = 0
+        for kh in 0..<g.kernelH {
+            for kw in 0..<g.kernelW {
+                for oh in 0..<g.outH {
+                    for ow in 0..<g.outW {
+                        offsets[k] = Int32((oh * g.strideH + kh) * paddedWidth + ow * g.strideW + kw)
+                        k += 1
+                    }
+                }
+            }
+        }
+        self.offsets = offsets
+    }
+
+    var paddedSize: Int { paddedHeight * paddedWidth }
+
+    /// Copies plane `src` [H, W] into the interior of `padded` (whose border is zero).
+    @inline(__always)
+    private func pad<T: TensorScalar>(_ src: UnsafePointer<T>, into padded: UnsafeMutablePointer<T>) {
+        let g = geometry
+        for ih in 0..<g.height { copyRun(padded + ((ih &+ g.padH) &* paddedWidth &+ g.padW), src + ih &* g.width, g.width) }
+    }
+
+    /// `ConvGeometry.im2col` of one whole image; `padded` is scratch of `paddedSize` values.
+    func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ col: UnsafeMutablePointer<T>, ldcol: Int, padded: UnsafeMutablePointer<T>) {
+        let g = geometry
+        let taps = g.kernelH &* g.kernelW, P = g.positions, plane = g.height &* g.width
+        padded.update(repeating: 0, count: paddedSize)
+        offsets.withUnsafeBufferPointer { table in
+            let offsets = table.baseAddress!
+            for c in 0..<g.channels {
+                pad(x + c &* plane, into: padded)
+                for tap in 0..<taps {
+                    let dst = col + (c &* taps &+ tap) &* ldcol, from = offsets + tap &* P
+                    for p in 0..<P { dst[p] = padded[Int(truncatingIfNeeded: from[p])] }
+                }
+            }
+        }
+    }
+
+    /// `ConvGeometry.col2im` of one whole image, except that it writes x [C, H, W] instead of
+    /// adding to it; per pixel the taps are summed in the same order (kh, kw, then positions).
+    func col2imOverwriting<T: TensorScalar>(_ col: UnsafePointer<T>, ldcol: Int, _ x: UnsafeMutablePointer<T>, padded: UnsafeMutablePointer<T>) {
+        let g = geometry
+        let taps = g.kernelH &* g.kernelW, P = g.positions, plane = g.height &* g.width
+        offsets.withUnsafeBufferPointer { table in
+            let offsets = table.baseAddress!
+            for c in 0..<g.channels {
+                padded.update(repeating: 0, count: paddedSize)
+                for tap in 0..<taps {
+                    let src = col + (c &* taps &+ tap) &* ldcol, to = offsets + tap &* P
+                    for p in 0..<P { padded[Int(truncatingIfNeeded: to[p])] += src[p] }
+                }
+                let dst = x + c &* plane
+                for ih in 0..<g.height { copyRun(dst + ih &* g.width, padded + ((ih &+ g.padH) &* paddedWidth &+ g.padW), g.width) }
+            }
+        }
+    }
+}

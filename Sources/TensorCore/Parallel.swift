@@ -16,7 +16,10 @@ public enum Parallel {
         set { processThreads = max(1, newValue) }
     }
 
-    nonisolated(unsafe) private static var processThreads: Int = {
+    nonisolated(unsafe) private static var processThreads: Int = defaultThreads
+
+    /// MEDCIL_THREADS, else the cores this process may use (what `WorkerPool` is sized for).
+    static let defaultThreads: Int = {
         if let value = ProcessInfo.processInfo.environment["MEDCIL_THREADS"].flatMap(Int.init), value > 0 { return value }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
@@ -50,9 +53,12 @@ public enum Parallel {
             body(0, 0..<count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+        func run(_ chunk: Int) {
             let lo = chunk * count / chunks, hi = (chunk + 1) * count / chunks
             if lo < hi { body(chunk, lo..<hi) }
+        }
+        if !WorkerPool.shared.run(chunks: chunks, run) {
+            DispatchQueue.concurrentPerform(iterations: chunks, execute: run)
         }
     }
 

@@ -28,9 +28,9 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
                             for j in 0..<ow {
                                 let left = 2 &* j
                                 var best = r0[left], at = top &+ left
-                                if r0[left &+ 1] > best { best = r0[left &+ 1]; at = top &+ left &+ 1 }
-                                if r1[left] > best { best = r1[left]; at = top &+ w &+ left }
-                                if r1[left &+ 1] > best { best = r1[left &+ 1]; at = top &+ w &+ left &+ 1 }
+                                pick(&best, &at, r0[left &+ 1], top &+ left &+ 1)
+                                pick(&best, &at, r1[left], top &+ w &+ left)
+                                pick(&best, &at, r1[left &+ 1], top &+ w &+ left &+ 1)
                                 out[j] = best
                                 outArg[j] = Int32(truncatingIfNeeded: at)
                             }
@@ -39,21 +39,26 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
                     }
                     for i in 0..<oh {
                         let h0 = i &* s.0 &- padding.0
+                        // Window rows inside the image.
+                        let rowLo = Swift.max(0, -h0), rowHi = Swift.min(kernel.0, h &- h0)
                         for j in 0..<ow {
                             let w0 = j &* s.1 &- padding.1
-                            var best = -T.infinity, at: Int32 = -1
-                            for dh in 0..<kernel.0 {
-                                let ih = h0 &+ dh
-                                if ih < 0 || ih >= h { continue }
-                                for dw in 0..<kernel.1 {
-                                    let iw = w0 &+ dw
-                                    if iw < 0 || iw >= w { continue }
-                                    let v = src[ih &* w &+ iw]
-                                    if v > best || at < 0 { best = v; at = Int32(truncatingIfNeeded: ih &* w &+ iw) }
-                                }
+                            let colLo = Swift.max(0, -w0), colHi = Swift.min(kernel.1, w &- w0)
+                            guard rowLo < rowHi && colLo < colHi else {
+                                dst[i &* ow &+ j] = -T.infinity
+                                arg[i &* ow &+ j] = -1
+                                continue
+                            }
+                            // The first tap inside the image starts the window (PyTorch's first
+                            // maximum in window order wins ties).
+                            var at = (h0 &+ rowLo) &* w &+ w0 &+ colLo
+                            var best = src[at]
+                            for dh in rowLo..<rowHi {
+                                let line = (h0 &+ dh) &* w &+ w0
+                                for dw in colLo..<colHi { pick(&best, &at, src[line &+ dw], line &+ dw) }
                             }
                             dst[i &* ow &+ j] = best
-                            arg[i &* ow &+ j] = at
+                            arg[i &* ow &+ j] = Int32(truncatingIfNeeded: at)
                         }
                     }
                 }
@@ -81,6 +86,16 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
         g.dtype == .float32 ? backward(Float.self) : backward(Double.self)
         return [dx]
     }
+}
+
+/// Keeps the larger of (best, at) and (value, index); ties keep the earlier. Written as selects
+/// rather than a branch: which tap of a window wins is data-dependent, and the mispredicted
+/// branches cost more than the comparisons.
+@inline(__always)
+private func pick<T: TensorScalar>(_ best: inout T, _ at: inout Int, _ value: T, _ index: Int) {
+    let better = value > best
+    best = better ? value : best
+    at = better ? index : at
 }
 
 /// Average pooling (zero padding counted in the average, PyTorch's default).

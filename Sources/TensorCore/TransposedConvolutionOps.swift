@@ -26,7 +26,7 @@ func transposedConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (
     let geometry = ConvGeometry(channels: cout, height: oh, width: ow, kernel: (kh, kw), stride: stride, padding: padding,
                                 outputSize: (h, w))
     let plan = ConvPlan(geometry: geometry, batch: n, outChannels: x.shape[1], bandBudget: bandBudget)
-    let out = Tensor(shape: [n, cout, oh, ow], dtype: x.dtype)
+    let out = Tensor(shape: [n, cout, oh, ow], dtype: x.dtype, zeroed: !plan.foldOverwrites)
     if x.dtype == .float32 {
         transposedForward(Float.self, plan, x, weight, bias, out)
     } else {
@@ -46,7 +46,7 @@ func transposedConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (
     }
 }
 
-/// out (zeroed) += fold(W^T x) per image, then the bias.
+/// out = fold(W^T x) per image (out zeroed unless the fold overwrites), then the bias.
 private func transposedForward<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _ x: Tensor, _ weight: Tensor, _ bias: Tensor?, _ out: Tensor) {
     let geometry = plan.geometry
     let (cin, K, P, outW) = (plan.outChannels, plan.patch, plan.positions, geometry.outW)
@@ -70,7 +70,7 @@ private func transposedForward<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _ x
                 let input = ConvPlan.matrix(xp, first: first, count: count, rows: cin, positions: P, scratch: gathered)
                 withScratch(T.self, count: K * columns) { col in
                     GEMM.run(transA: true, m: K, n: columns, k: cin, a: wp, lda: K, b: input, ldb: columns, c: col, ldc: columns)
-                    for i in 0..<count { geometry.col2im(col + i * P, ldcol: columns, op + (first + i) * geometry.imageSize) }
+                    plan.fold(col, ldcol: columns, into: op, first: first, count: count)
                 }
             }
         }
@@ -116,7 +116,7 @@ private func transposedBackward<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _ 
         plan.forEachGroup { chunk, first, count in
             let columns = count * P
             withScratch(T.self, count: K * columns) { col in
-                for i in 0..<count { geometry.im2col(gp + (first + i) * geometry.imageSize, col + i * P, ldcol: columns) }
+                plan.unfold(gp, first: first, count: count, into: col, ldcol: columns)
                 withScratch(T.self, count: count == 1 ? 0 : cin * columns) { gathered in
                     if let dx {
                         let target = count == 1 ? dx.pointer(T.self) + first * cin * P : gathered

@@ -90,25 +90,25 @@ struct WinogradPlan {
             for r in rows {
                 let n = r / tilesH, ty = r &- n &* tilesH
                 let image = src + (n &* planes &+ c) &* plane
+                let out = v + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
                 // t_i = rows of Bᵀ d: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3,
                 // over padded input rows 2ty-1 ... 2ty+2 (line position p is input column p - 1).
-                for i in 0..<4 {
-                    let ih = 2 &* ty &- 1 &+ i
-                    let line = lines + i &* lineWidth
-                    if ih < 0 || ih >= height {
-                        line.update(repeating: 0, count: lineWidth)
-                    } else {
-                        line[0] = 0
-                        (line + 1).update(from: image + ih &* width, count: width)
-                        (line + (1 &+ width)).update(repeating: 0, count: lineWidth &- 1 &- width)
-                    }
-                }
                 let l0 = lines, l1 = lines + lineWidth, l2 = lines + 2 &* lineWidth, l3 = lines + 3 &* lineWidth
-                for p in 0..<lineWidth {
-                    let d0 = l0[p], d1 = l1[p], d2 = l2[p], d3 = l3[p]
-                    l0[p] = d0 - d2; l1[p] = d1 + d2; l2[p] = d2 - d1; l3[p] = d1 - d3
+                if ty > 0 && 2 &* ty &+ 2 < height {
+                    // All four input rows inside the image: combine them straight into the lines
+                    // (the same operations as below, without first copying the rows).
+                    let d0 = image + (2 &* ty &- 1) &* width, d1 = d0 + width, d2 = d1 + width, d3 = d2 + width
+                    for x in 0..<width {
+                        let a = d0[x], b = d1[x], e = d2[x], f = d3[x]
+                        l0[x &+ 1] = a - e; l1[x &+ 1] = b + e; l2[x &+ 1] = e - b; l3[x &+ 1] = b - f
+                    }
+                    let tail = lineWidth &- 1 &- width
+                    l0[0] = 0; l1[0] = 0; l2[0] = 0; l3[0] = 0
+                    zeroRun(l0 + (1 &+ width), tail); zeroRun(l1 + (1 &+ width), tail)
+                    zeroRun(l2 + (1 &+ width), tail); zeroRun(l3 + (1 &+ width), tail)
+                } else {
+                    combinePaddedRows(image, ty: ty, lines: lines, lineWidth: lineWidth)
                 }
-                let out = v + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
                 for i in 0..<4 {
                     let t = lines + i &* lineWidth
                     let o = out + (4 &* i) &* stride16
@@ -136,6 +136,28 @@ struct WinogradPlan {
                     }
                 }
             }
+        }
+    }
+
+    /// The lines of `inputTransform` for a row of tiles that reaches past the top or bottom of
+    /// the image: the four input rows copied into zero-padded lines, then combined in place.
+    @inline(__always)
+    private func combinePaddedRows<T: TensorScalar>(_ image: UnsafePointer<T>, ty: Int, lines: UnsafeMutablePointer<T>, lineWidth: Int) {
+        for i in 0..<4 {
+            let ih = 2 &* ty &- 1 &+ i
+            let line = lines + i &* lineWidth
+            if ih < 0 || ih >= height {
+                zeroRun(line, lineWidth)
+            } else {
+                line[0] = 0
+                copyRun(line + 1, image + ih &* width, width)
+                zeroRun(line + (1 &+ width), lineWidth &- 1 &- width)
+            }
+        }
+        let l0 = lines, l1 = lines + lineWidth, l2 = lines + 2 &* lineWidth, l3 = lines + 3 &* lineWidth
+        for p in 0..<lineWidth {
+            let d0 = l0[p], d1 = l1[p], d2 = l2[p], d3 = l3[p]
+            l0[p] = d0 - d2; l1[p] = d1 + d2; l2[p] = d2 - d1; l3[p] = d1 - d3
         }
     }
 
