@@ -17,6 +17,10 @@ public struct ParameterGroup {
 /// Base of the optimizers: walks the groups and hands each parameter with a gradient to
 /// `update`; subclasses own only their state and their update rule (as MLXOptimizers).
 open class Optimizer {
+    /// Fewest elements per thread in an update: each element's update is independent of the
+    /// others (so results do not depend on the split); below this, threads cost more than they save.
+    static let grain = 1 << 15
+
     public var groups: [ParameterGroup]
     /// Per-parameter state (momentum buffers, moments), keyed by the parameter.
     public var state: [ObjectIdentifier: [String: Tensor]] = [:]
@@ -88,17 +92,21 @@ public final class SGD: Optimizer {
             let p = value.pointer(T.self), g = gradient.pointer(T.self)
             let decay = T(wd), mu = T(momentum), keep = T(1 - dampening), rate = T(lr)
             guard momentum != 0 else {
-                for i in 0..<n { p[i] -= rate * (g[i] + decay * p[i]) }
+                Parallel.forEachChunk(n, grain: Optimizer.grain) { _, range in
+                    for i in range { p[i] -= rate * (g[i] + decay * p[i]) }
+                }
                 return
             }
             let first = state["momentum_buffer"] == nil
             let buffer = state["momentum_buffer"] ?? Tensor(shape: value.shape, dtype: value.dtype, zeroed: false)
             state["momentum_buffer"] = buffer
             let b = buffer.pointer(T.self)
-            for i in 0..<n {
-                let d = g[i] + decay * p[i]
-                b[i] = first ? d : mu * b[i] + keep * d
-                p[i] -= rate * (nesterov ? d + mu * b[i] : b[i])
+            Parallel.forEachChunk(n, grain: Optimizer.grain) { _, range in
+                for i in range {
+                    let d = g[i] + decay * p[i]
+                    b[i] = first ? d : mu * b[i] + keep * d
+                    p[i] -= rate * (nesterov ? d + mu * b[i] : b[i])
+                }
             }
         }
         value.dtype == .float32 ? kernel(Float.self) : kernel(Double.self)
@@ -143,12 +151,14 @@ public final class Adam: Optimizer {
             let p = value.pointer(T.self), g = gradient.pointer(T.self), m = exp1.pointer(T.self), v = exp2.pointer(T.self)
             let b1 = T(beta1), b2 = T(beta2), eps = T(epsilon), wd = T(group.weightDecay), size = T(stepSize), root2 = T(sqrtCorrection2)
             let decay = T(group.learningRate * group.weightDecay)
-            for i in 0..<n {
-                var d = g[i]
-                if decoupled { p[i] -= decay * p[i] } else { d += wd * p[i] }
-                m[i] = b1 * m[i] + (1 - b1) * d
-                v[i] = b2 * v[i] + (1 - b2) * d * d
-                p[i] -= size * m[i] / (v[i].squareRoot() / root2 + eps)
+            Parallel.forEachChunk(n, grain: Optimizer.grain) { _, range in
+                for i in range {
+                    var d = g[i]
+                    if decoupled { p[i] -= decay * p[i] } else { d += wd * p[i] }
+                    m[i] = b1 * m[i] + (1 - b1) * d
+                    v[i] = b2 * v[i] + (1 - b2) * d * d
+                    p[i] -= size * m[i] / (v[i].squareRoot() / root2 + eps)
+                }
             }
         }
         value.dtype == .float32 ? kernel(Float.self) : kernel(Double.self)

@@ -91,6 +91,20 @@ struct ConvPlan {
         }
     }
 
+    /// Weight-gradient accumulators, one per thread chunk of `forEachGroup`, uninitialised:
+    /// `zeroPartial` clears a chunk's own on its thread (in parallel, instead of a serial
+    /// clear of all of them on the calling thread at allocation).
+    func weightPartials(_ weight: Tensor) -> [Tensor] {
+        (0..<Parallel.chunkCount(batch)).map { _ in Tensor(shape: weight.shape, dtype: weight.dtype, zeroed: false) }
+    }
+
+    /// Clears `partials[chunk]` when `image` is the chunk's first image.
+    @inline(__always)
+    func zeroPartial(_ partials: [Tensor], chunk: Int, image: Int) {
+        guard !partials.isEmpty, image == chunk * batch / partials.count else { return }
+        partials[chunk].rawBytes.initializeMemory(as: UInt8.self, repeating: 0)
+    }
+
     /// The [rows, count*P] matrix of images first..<first+count of a [N, rows, P] tensor: the
     /// tensor's own memory for one image, else the images gathered into `scratch`.
     @inline(__always)
@@ -216,7 +230,7 @@ func convBackward<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _ x: Tensor, _ w
                                    needInput: Bool, needWeight: Bool) -> (Tensor?, Tensor?) {
     let dx = needInput ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: !plan.geometry.isPointwise && !plan.foldOverwrites) : nil
     // One weight-gradient accumulator per thread, summed in a fixed order afterwards.
-    let partials = needWeight ? (0..<Parallel.chunkCount(plan.batch)).map { _ in Tensor(shape: weight.shape, dtype: weight.dtype) } : []
+    let partials = needWeight ? plan.weightPartials(weight) : []
     if plan.banded {
         convBackwardBanded(T.self, plan, x, weight, g, dx: dx, partials: partials)
     } else {
@@ -239,6 +253,7 @@ private func convBackwardBanded<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _ 
     let xp = x.pointer(T.self), wp = weight.pointer(T.self), gp = g.pointer(T.self)
     let bands = plan.bands
     plan.forEachGroup { chunk, image, _ in
+        plan.zeroPartial(partials, chunk: chunk, image: image)
         let dout = gp + image * O * P
         withScratch(T.self, count: K * bands[0].count * outW) { col in
             for band in bands {
@@ -265,6 +280,7 @@ private func convBackwardGrouped<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _
     let (O, K, P) = (plan.outChannels, plan.patch, plan.positions)
     let xp = x.pointer(T.self), wp = weight.pointer(T.self), gp = g.pointer(T.self)
     plan.forEachGroup { chunk, first, count in
+        plan.zeroPartial(partials, chunk: chunk, image: first)
         let columns = count * P
         withScratch(T.self, count: count == 1 ? 0 : O * columns) { gathered in
             let dout = ConvPlan.matrix(gp, first: first, count: count, rows: O, positions: P, scratch: gathered)

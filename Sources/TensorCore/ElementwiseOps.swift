@@ -192,7 +192,10 @@ extension Tensor {
 func addInPlace(_ a: Tensor, _ b: Tensor) {
     precondition(a.shape == b.shape && a.dtype == b.dtype)
     if a.dtype == .float32 {
-        VectorKernels.accumulate(a.pointer(Float.self), b.pointer(Float.self), a.count)
+        let x = a.pointer(Float.self), y = b.pointer(Float.self)
+        Parallel.forEachChunk(a.count, grain: 1 << 15) { _, range in
+            VectorKernels.accumulate(x + range.lowerBound, y + range.lowerBound, range.count)
+        }
         return
     }
     func kernel<T: TensorScalar>(_: T.Type) {

@@ -68,7 +68,8 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
     x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
     let saved = argmax
     return record(out, "maxPool2d", [x]) { g in
-        let dx = Tensor(shape: x.shape, dtype: x.dtype)
+        // Each plane is cleared by the thread that fills it, not all of them up front.
+        let dx = Tensor(shape: x.shape, dtype: x.dtype, zeroed: false)
         func backward<T: TensorScalar>(_: T.Type) {
             let gp = g.pointer(T.self), dp = dx.pointer(T.self)
             saved.withUnsafeBufferPointer { saved in
@@ -76,6 +77,7 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
                 Parallel.forEachChunk(n * c) { _, planes in
                     for plane in planes {
                         let dst = dp + plane &* h &* w, arg = indices + plane &* oh &* ow, src = gp + plane &* oh &* ow
+                        dst.update(repeating: 0, count: h &* w)
                         for k in 0..<(oh &* ow) where arg[k] >= 0 {
                             dst[Int(truncatingIfNeeded: arg[k])] += src[k]
                         }

@@ -94,10 +94,11 @@ private func transposedBackward<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _ 
     let (cin, K, P, outW) = (plan.outChannels, plan.patch, plan.positions, geometry.outW)
     let xp = x.pointer(T.self), wp = weight.pointer(T.self), gp = g.pointer(T.self)
     let dx = needInput ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: false) : nil
-    let partials = needWeight ? (0..<Parallel.chunkCount(plan.batch)).map { _ in Tensor(shape: weight.shape, dtype: weight.dtype) } : []
+    let partials = needWeight ? plan.weightPartials(weight) : []
     if plan.banded {
         let bands = plan.bands
         plan.forEachGroup { chunk, image, _ in
+            plan.zeroPartial(partials, chunk: chunk, image: image)
             withScratch(T.self, count: K * bands[0].count * outW) { col in
                 for band in bands {
                     let columns = band.count * outW, offset = image * cin * P + band.lowerBound * outW
@@ -114,6 +115,7 @@ private func transposedBackward<T: TensorScalar>(_: T.Type, _ plan: ConvPlan, _ 
         }
     } else {
         plan.forEachGroup { chunk, first, count in
+            plan.zeroPartial(partials, chunk: chunk, image: first)
             let columns = count * P
             withScratch(T.self, count: K * columns) { col in
                 plan.unfold(gp, first: first, count: count, into: col, ldcol: columns)

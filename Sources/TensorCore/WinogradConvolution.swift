@@ -78,6 +78,22 @@ struct WinogradPlan {
 
     // MARK: transforms
 
+    /// Calls body(c, r) for every plane c and tile row r of `rows`, image by image: all planes of
+    /// one image (adjacent in memory) before the next image, so that the transforms read and
+    /// write activations in memory order. Channel-major order across a unit's images made each
+    /// plane a cold miss: the loads of the input rows were half of the input transform's time.
+    @inline(__always)
+    func forEachPlaneRow(_ rows: Range<Int>, planes: Int, _ body: (_ c: Int, _ r: Int) -> Void) {
+        var start = rows.lowerBound
+        while start < rows.upperBound {
+            let end = Swift.min(rows.upperBound, (start / tilesH + 1) * tilesH)
+            for c in 0..<planes {
+                for r in start..<end { body(c, r) }
+            }
+            start = end
+        }
+    }
+
     /// V [16, planes, columns] = Bᵀ d B of every tile in `rows` of `src` [N, planes, H, W]
     /// (column (r - rows.lowerBound) * tilesW + tx). `lines` holds 4 padded rows.
     func inputTransform<T: TensorScalar>(_ src: UnsafePointer<T>, planes: Int, rows: Range<Int>, into v: UnsafeMutablePointer<T>,
@@ -86,54 +102,52 @@ struct WinogradPlan {
         let stride16 = planes &* columns
         let lineWidth = 2 &* tilesW &+ 2
         let plane = height &* width
-        for c in 0..<planes {
-            for r in rows {
-                let n = r / tilesH, ty = r &- n &* tilesH
-                let image = src + (n &* planes &+ c) &* plane
-                let out = v + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
-                // t_i = rows of Bᵀ d: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3,
-                // over padded input rows 2ty-1 ... 2ty+2 (line position p is input column p - 1).
-                let l0 = lines, l1 = lines + lineWidth, l2 = lines + 2 &* lineWidth, l3 = lines + 3 &* lineWidth
-                if ty > 0 && 2 &* ty &+ 2 < height {
-                    // All four input rows inside the image: combine them straight into the lines
-                    // (the same operations as below, without first copying the rows).
-                    let d0 = image + (2 &* ty &- 1) &* width, d1 = d0 + width, d2 = d1 + width, d3 = d2 + width
-                    for x in 0..<width {
-                        let a = d0[x], b = d1[x], e = d2[x], f = d3[x]
-                        l0[x &+ 1] = a - e; l1[x &+ 1] = b + e; l2[x &+ 1] = e - b; l3[x &+ 1] = b - f
-                    }
-                    let tail = lineWidth &- 1 &- width
-                    l0[0] = 0; l1[0] = 0; l2[0] = 0; l3[0] = 0
-                    zeroRun(l0 + (1 &+ width), tail); zeroRun(l1 + (1 &+ width), tail)
-                    zeroRun(l2 + (1 &+ width), tail); zeroRun(l3 + (1 &+ width), tail)
-                } else {
-                    combinePaddedRows(image, ty: ty, lines: lines, lineWidth: lineWidth)
+        forEachPlaneRow(rows, planes: planes) { c, r in
+            let n = r / tilesH, ty = r &- n &* tilesH
+            let image = src + (n &* planes &+ c) &* plane
+            let out = v + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
+            // t_i = rows of Bᵀ d: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3,
+            // over padded input rows 2ty-1 ... 2ty+2 (line position p is input column p - 1).
+            let l0 = lines, l1 = lines + lineWidth, l2 = lines + 2 &* lineWidth, l3 = lines + 3 &* lineWidth
+            if ty > 0 && 2 &* ty &+ 2 < height {
+                // All four input rows inside the image: combine them straight into the lines
+                // (the same operations as below, without first copying the rows).
+                let d0 = image + (2 &* ty &- 1) &* width, d1 = d0 + width, d2 = d1 + width, d3 = d2 + width
+                for x in 0..<width {
+                    let a = d0[x], b = d1[x], e = d2[x], f = d3[x]
+                    l0[x &+ 1] = a - e; l1[x &+ 1] = b + e; l2[x &+ 1] = e - b; l3[x &+ 1] = b - f
                 }
-                for i in 0..<4 {
-                    let t = lines + i &* lineWidth
-                    let o = out + (4 &* i) &* stride16
-                    // Eight tiles at a time: tile tx reads t[2tx ... 2tx + 3], the even and odd
-                    // lanes of two 16-wide loads.
-                    var tx = 0
-                    while tx &+ 8 <= tilesW {
-                        let p = 2 &* tx
-                        let lo = WinogradSIMD.load16(t + p), hi = WinogradSIMD.load16(t + (p &+ 2))
-                        let a = lo.evenHalf, b = lo.oddHalf, e = hi.evenHalf, f = hi.oddHalf
-                        WinogradSIMD.store8(a - e, o + tx)
-                        WinogradSIMD.store8(b + e, o + (stride16 &+ tx))
-                        WinogradSIMD.store8(e - b, o + (2 &* stride16 &+ tx))
-                        WinogradSIMD.store8(b - f, o + (3 &* stride16 &+ tx))
-                        tx &+= 8
-                    }
-                    while tx < tilesW {
-                        let p = 2 &* tx
-                        let a = t[p], b = t[p &+ 1], e = t[p &+ 2], f = t[p &+ 3]
-                        o[tx] = a - e
-                        o[stride16 &+ tx] = b + e
-                        o[2 &* stride16 &+ tx] = e - b
-                        o[3 &* stride16 &+ tx] = b - f
-                        tx &+= 1
-                    }
+                let tail = lineWidth &- 1 &- width
+                l0[0] = 0; l1[0] = 0; l2[0] = 0; l3[0] = 0
+                zeroRun(l0 + (1 &+ width), tail); zeroRun(l1 + (1 &+ width), tail)
+                zeroRun(l2 + (1 &+ width), tail); zeroRun(l3 + (1 &+ width), tail)
+            } else {
+                combinePaddedRows(image, ty: ty, lines: lines, lineWidth: lineWidth)
+            }
+            for i in 0..<4 {
+                let t = lines + i &* lineWidth
+                let o = out + (4 &* i) &* stride16
+                // Eight tiles at a time: tile tx reads t[2tx ... 2tx + 3], the even and odd
+                // lanes of two 16-wide loads.
+                var tx = 0
+                while tx &+ 8 <= tilesW {
+                    let p = 2 &* tx
+                    let lo = WinogradSIMD.load16(t + p), hi = WinogradSIMD.load16(t + (p &+ 2))
+                    let a = lo.evenHalf, b = lo.oddHalf, e = hi.evenHalf, f = hi.oddHalf
+                    WinogradSIMD.store8(a - e, o + tx)
+                    WinogradSIMD.store8(b + e, o + (stride16 &+ tx))
+                    WinogradSIMD.store8(e - b, o + (2 &* stride16 &+ tx))
+                    WinogradSIMD.store8(b - f, o + (3 &* stride16 &+ tx))
+                    tx &+= 8
+                }
+                while tx < tilesW {
+                    let p = 2 &* tx
+                    let a = t[p], b = t[p &+ 1], e = t[p &+ 2], f = t[p &+ 3]
+                    o[tx] = a - e
+                    o[stride16 &+ tx] = b + e
+                    o[2 &* stride16 &+ tx] = e - b
+                    o[3 &* stride16 &+ tx] = b - f
+                    tx &+= 1
                 }
             }
         }
@@ -168,50 +182,48 @@ struct WinogradPlan {
         let stride16 = planes &* columns
         let plane = height &* width
         let evenW = width & 1 == 0
-        for c in 0..<planes {
+        forEachPlaneRow(rows, planes: planes) { c, r in
             let shift = bias?[c] ?? 0
-            for r in rows {
-                let n = r / tilesH, ty = r &- n &* tilesH
-                let image = dst + (n &* planes &+ c) &* plane
-                let top = image + 2 &* ty &* width
-                let hasBottom = 2 &* ty &+ 1 < height
-                let bottom = top + width
-                let src = m + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
-                // Eight tiles at a time while all their 16 output columns lie inside the image.
-                var tx = 0
-                while 2 &* (tx &+ 8) <= width {
-                    @inline(__always) func at(_ k: Int) -> SIMD8<T> { WinogradSIMD.load8(src + (k &* stride16 &+ tx)) }
-                    let s00 = at(0) + at(4) + at(8), s10 = at(4) - at(8) - at(12)
-                    let s01 = at(1) + at(5) + at(9), s11 = at(5) - at(9) - at(13)
-                    let s02 = at(2) + at(6) + at(10), s12 = at(6) - at(10) - at(14)
-                    let s03 = at(3) + at(7) + at(11), s13 = at(7) - at(11) - at(15)
-                    let x = 2 &* tx
-                    var row = SIMD16<T>()
-                    row.evenHalf = s00 + s01 + s02 + shift; row.oddHalf = s01 - s02 - s03 + shift
-                    WinogradSIMD.store16(row, top + x)
-                    if hasBottom {
-                        row.evenHalf = s10 + s11 + s12 + shift; row.oddHalf = s11 - s12 - s13 + shift
-                        WinogradSIMD.store16(row, bottom + x)
-                    }
-                    tx &+= 8
+            let n = r / tilesH, ty = r &- n &* tilesH
+            let image = dst + (n &* planes &+ c) &* plane
+            let top = image + 2 &* ty &* width
+            let hasBottom = 2 &* ty &+ 1 < height
+            let bottom = top + width
+            let src = m + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
+            // Eight tiles at a time while all their 16 output columns lie inside the image.
+            var tx = 0
+            while 2 &* (tx &+ 8) <= width {
+                @inline(__always) func at(_ k: Int) -> SIMD8<T> { WinogradSIMD.load8(src + (k &* stride16 &+ tx)) }
+                let s00 = at(0) + at(4) + at(8), s10 = at(4) - at(8) - at(12)
+                let s01 = at(1) + at(5) + at(9), s11 = at(5) - at(9) - at(13)
+                let s02 = at(2) + at(6) + at(10), s12 = at(6) - at(10) - at(14)
+                let s03 = at(3) + at(7) + at(11), s13 = at(7) - at(11) - at(15)
+                let x = 2 &* tx
+                var row = SIMD16<T>()
+                row.evenHalf = s00 + s01 + s02 + shift; row.oddHalf = s01 - s02 - s03 + shift
+                WinogradSIMD.store16(row, top + x)
+                if hasBottom {
+                    row.evenHalf = s10 + s11 + s12 + shift; row.oddHalf = s11 - s12 - s13 + shift
+                    WinogradSIMD.store16(row, bottom + x)
                 }
-                while tx < tilesW {
-                    @inline(__always) func at(_ k: Int) -> T { src[k &* stride16 &+ tx] }
-                    // s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 over the rows of the 4x4 block.
-                    let s00 = at(0) + at(4) + at(8), s10 = at(4) - at(8) - at(12)
-                    let s01 = at(1) + at(5) + at(9), s11 = at(5) - at(9) - at(13)
-                    let s02 = at(2) + at(6) + at(10), s12 = at(6) - at(10) - at(14)
-                    let s03 = at(3) + at(7) + at(11), s13 = at(7) - at(11) - at(15)
-                    let x = 2 &* tx
-                    top[x] = s00 + s01 + s02 + shift
-                    let right = evenW || x &+ 1 < width
-                    if right { top[x &+ 1] = s01 - s02 - s03 + shift }
-                    if hasBottom {
-                        bottom[x] = s10 + s11 + s12 + shift
-                        if right { bottom[x &+ 1] = s11 - s12 - s13 + shift }
-                    }
-                    tx &+= 1
+                tx &+= 8
+            }
+            while tx < tilesW {
+                @inline(__always) func at(_ k: Int) -> T { src[k &* stride16 &+ tx] }
+                // s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 over the rows of the 4x4 block.
+                let s00 = at(0) + at(4) + at(8), s10 = at(4) - at(8) - at(12)
+                let s01 = at(1) + at(5) + at(9), s11 = at(5) - at(9) - at(13)
+                let s02 = at(2) + at(6) + at(10), s12 = at(6) - at(10) - at(14)
+                let s03 = at(3) + at(7) + at(11), s13 = at(7) - at(11) - at(15)
+                let x = 2 &* tx
+                top[x] = s00 + s01 + s02 + shift
+                let right = evenW || x &+ 1 < width
+                if right { top[x &+ 1] = s01 - s02 - s03 + shift }
+                if hasBottom {
+                    bottom[x] = s10 + s11 + s12 + shift
+                    if right { bottom[x &+ 1] = s11 - s12 - s13 + shift }
                 }
+                tx &+= 1
             }
         }
     }
@@ -222,51 +234,49 @@ struct WinogradPlan {
         let columns = rows.count &* tilesW
         let stride16 = planes &* columns
         let plane = height &* width
-        for c in 0..<planes {
-            for r in rows {
-                let n = r / tilesH, ty = r &- n &* tilesH
-                let image = g + (n &* planes &+ c) &* plane
-                let top = image + 2 &* ty &* width
-                let hasBottom = 2 &* ty &+ 1 < height
-                let out = dm + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
-                // q = A g: rows (g0, g0 + g1, g0 - g1, -g1) of the 2x2 tile; then dM = q Aᵀ alike
-                // along the columns.
-                @inline(__always) func spread(_ tx: Int, _ i: Int, _ a: SIMD8<T>, _ b: SIMD8<T>) {
-                    let o = out + ((4 &* i) &* stride16 &+ tx)
-                    WinogradSIMD.store8(a, o)
-                    WinogradSIMD.store8(a + b, o + stride16)
-                    WinogradSIMD.store8(a - b, o + 2 &* stride16)
-                    WinogradSIMD.store8(.zero - b, o + 3 &* stride16)
-                }
-                @inline(__always) func spread(_ tx: Int, _ i: Int, _ a: T, _ b: T) {
-                    let o = out + ((4 &* i) &* stride16 &+ tx)
-                    o[0] = a
-                    o[stride16] = a + b
-                    o[2 &* stride16] = a - b
-                    o[3 &* stride16] = -b
-                }
-                var tx = 0
-                while 2 &* (tx &+ 8) <= width {
-                    let upper = WinogradSIMD.load16(top + 2 &* tx)
-                    let lower = hasBottom ? WinogradSIMD.load16(top + (width &+ 2 &* tx)) : SIMD16<T>()
-                    let g00 = upper.evenHalf, g01 = upper.oddHalf, g10 = lower.evenHalf, g11 = lower.oddHalf
-                    spread(tx, 0, g00, g01)
-                    spread(tx, 1, g00 + g10, g01 + g11)
-                    spread(tx, 2, g00 - g10, g01 - g11)
-                    spread(tx, 3, .zero - g10, .zero - g11)
-                    tx &+= 8
-                }
-                while tx < tilesW {
-                    let x = 2 &* tx
-                    let right = x &+ 1 < width
-                    let g00 = top[x], g01 = right ? top[x &+ 1] : 0
-                    let g10 = hasBottom ? top[width &+ x] : 0, g11 = hasBottom && right ? top[width &+ x &+ 1] : 0
-                    spread(tx, 0, g00, g01)
-                    spread(tx, 1, g00 + g10, g01 + g11)
-                    spread(tx, 2, g00 - g10, g01 - g11)
-                    spread(tx, 3, -g10, -g11)
-                    tx &+= 1
-                }
+        forEachPlaneRow(rows, planes: planes) { c, r in
+            let n = r / tilesH, ty = r &- n &* tilesH
+            let image = g + (n &* planes &+ c) &* plane
+            let top = image + 2 &* ty &* width
+            let hasBottom = 2 &* ty &+ 1 < height
+            let out = dm + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
+            // q = A g: rows (g0, g0 + g1, g0 - g1, -g1) of the 2x2 tile; then dM = q Aᵀ alike
+            // along the columns.
+            @inline(__always) func spread(_ tx: Int, _ i: Int, _ a: SIMD8<T>, _ b: SIMD8<T>) {
+                let o = out + ((4 &* i) &* stride16 &+ tx)
+                WinogradSIMD.store8(a, o)
+                WinogradSIMD.store8(a + b, o + stride16)
+                WinogradSIMD.store8(a - b, o + 2 &* stride16)
+                WinogradSIMD.store8(.zero - b, o + 3 &* stride16)
+            }
+            @inline(__always) func spread(_ tx: Int, _ i: Int, _ a: T, _ b: T) {
+                let o = out + ((4 &* i) &* stride16 &+ tx)
+                o[0] = a
+                o[stride16] = a + b
+                o[2 &* stride16] = a - b
+                o[3 &* stride16] = -b
+            }
+            var tx = 0
+            while 2 &* (tx &+ 8) <= width {
+                let upper = WinogradSIMD.load16(top + 2 &* tx)
+                let lower = hasBottom ? WinogradSIMD.load16(top + (width &+ 2 &* tx)) : SIMD16<T>()
+                let g00 = upper.evenHalf, g01 = upper.oddHalf, g10 = lower.evenHalf, g11 = lower.oddHalf
+                spread(tx, 0, g00, g01)
+                spread(tx, 1, g00 + g10, g01 + g11)
+                spread(tx, 2, g00 - g10, g01 - g11)
+                spread(tx, 3, .zero - g10, .zero - g11)
+                tx &+= 8
+            }
+            while tx < tilesW {
+                let x = 2 &* tx
+                let right = x &+ 1 < width
+                let g00 = top[x], g01 = right ? top[x &+ 1] : 0
+                let g10 = hasBottom ? top[width &+ x] : 0, g11 = hasBottom && right ? top[width &+ x &+ 1] : 0
+                spread(tx, 0, g00, g01)
+                spread(tx, 1, g00 + g10, g01 + g11)
+                spread(tx, 2, g00 - g10, g01 - g11)
+                spread(tx, 3, -g10, -g11)
+                tx &+= 1
             }
         }
     }
