@@ -12,7 +12,7 @@ import Glibc
 public struct MemoryBreakdown: Codable, Sendable {
     /// One group of tensors the recorded graph holds after the forward pass.
     public struct Retained: Codable, Sendable {
-        /// The op that computed them, and the ops that hold them as inputs.
+        /// The op that computed them, and the ops whose backward functions keep them.
         public var producer: String
         public var holders: String
         public var tensors: Int
@@ -30,7 +30,7 @@ public struct MemoryBreakdown: Codable, Sendable {
     /// Tensor bytes live after the forward pass beyond those before it: the activations the
     /// graph keeps for backward.
     public var forwardBytes: Int
-    /// Of `forwardBytes`, what the graph holds as op inputs, grouped.
+    /// Of `forwardBytes`, the tensors backward functions keep, grouped.
     public var retained: [Retained]
     /// The most tensor bytes live during backward beyond the level after the forward pass.
     public var backwardPeakBytes: Int

@@ -15,8 +15,8 @@ enum MemoryReport {
         table.add(["optimizer state (momentum)", megabytes(m.optimizerBytes), p.map { megabytes($0.optimizer_bytes) } ?? "n/a"])
         table.add(["input batch", megabytes(m.batchBytes), p.map { megabytes($0.batch_bytes) } ?? "n/a"])
         table.add(["kept by the forward pass for backward", megabytes(m.forwardBytes), savedTotal.map { megabytes($0) } ?? "n/a"])
-        table.add(["  of which graph inputs (below)", megabytes(retainedTotal), ""])
-        table.add(["  of which held inside backward closures", megabytes(m.forwardBytes - retainedTotal), ""])
+        table.add(["  of which tensors backward functions keep (below)", megabytes(retainedTotal), ""])
+        table.add(["  of which other buffers (masks, statistics, indices)", megabytes(m.forwardBytes - retainedTotal), ""])
         table.add(["backward: most live above the forward level", megabytes(m.backwardPeakBytes), ""])
         table.add(["most tensor bytes live at once", megabytes(m.peakLiveBytes), ""])
         table.add(["freed buffers the pool keeps, after the step", megabytes(m.poolCachedBytes), ""])
@@ -25,7 +25,7 @@ enum MemoryReport {
         table.add(["resident after the step / after pool trim + malloc_trim", "\(megabytes(m.residentAfterStepBytes)) / \(megabytes(m.residentAfterTrimBytes))", ""])
         var text = table.render() + "\n"
 
-        var graph = TextTable(header: ["MedCIL graph tensors: computed by", "held as input by", "tensors", "MB"], rightAligned: [2, 3])
+        var graph = TextTable(header: ["MedCIL graph tensors: computed by", "kept by", "tensors", "MB"], rightAligned: [2, 3])
         for group in m.retained { graph.add([group.producer, group.holders, String(group.tensors), megabytes(group.bytes)]) }
         text += graph.render() + "\n"
         if let p {

@@ -14,7 +14,8 @@ extension Tensor {
             let x = pointer(Double.self), z = out.pointer(Double.self)
             for i in 0..<count { z[i] = x[i] > 0 ? x[i] : 0 }
         }
-        return record(out, "relu", [self]) { [unowned out] g in [maskedByPositive(g, out)] }
+        let y = out.detach()
+        return record(out, "relu", [self], keeps: [out]) { g in [maskedByPositive(g, y)] }
     }
 
     /// 1 / (1 + exp(-x)).
@@ -25,9 +26,9 @@ extension Tensor {
             for i in 0..<count { z[i] = 1 / (1 + T.exp(-x[i])) }
         }
         dtype == .float32 ? forward(Float.self) : forward(Double.self)
-        return record(out, "sigmoid", [self]) { [unowned out] g in
-            let y = out.detach()
-            return [g * y * (1 - y)]
+        let y = out.detach()
+        return record(out, "sigmoid", [self], keeps: [out]) { g in
+            [g * y * (1 - y)]
         }
     }
 
@@ -35,9 +36,9 @@ extension Tensor {
     public func softmax(axis: Int) -> Tensor {
         let out = softmaxCore(axis: axis, log: false)
         let a = normalizedAxis(axis)
-        return record(out, "softmax", [self]) { [unowned out] g in
+        let y = out.detach()
+        return record(out, "softmax", [self], keeps: [out]) { g in
             // dx = y * (g - sum(g * y))
-            let y = out.detach()
             return [y * (g - (g * y).sum(axes: [a], keepDims: true))]
         }
     }
@@ -46,9 +47,10 @@ extension Tensor {
     public func logSoftmax(axis: Int) -> Tensor {
         let out = softmaxCore(axis: axis, log: true)
         let a = normalizedAxis(axis)
-        return record(out, "logSoftmax", [self]) { [unowned out] g in
+        let y = out.detach()
+        return record(out, "logSoftmax", [self], keeps: [out]) { g in
             // dx = g - softmax(x) * sum(g)
-            let p = out.detach().exp()
+            let p = y.exp()
             return [g - p * g.sum(axes: [a], keepDims: true)]
         }
     }

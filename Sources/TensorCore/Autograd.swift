@@ -1,19 +1,70 @@
-/// How a tensor was computed: its inputs and the function that maps the gradient of the
-/// output to gradients of the inputs (nil for an input that gets none).
+/// Where the gradient of one input of a recorded op goes: the node that computed the input, or
+/// the input itself when it is a leaf that requires gradients (a parameter, an optimised
+/// input), or nowhere. An edge never holds a computed tensor (as in PyTorch, whose edges point
+/// at grad_fn nodes): an activation stays alive only while a later op's forward or a backward
+/// function that reads it holds it, not because it once was an input.
+struct GradEdge {
+    let node: GradNode?
+    let leaf: Tensor?
+    /// The input's shape, for the check that a backward function returned a gradient of it.
+    let shape: [Int]
+
+    init(_ input: Tensor) {
+        shape = input.shape
+        if !input.requiresGrad {
+            node = nil; leaf = nil
+        } else if let producer = input.node {
+            node = producer; leaf = nil
+        } else {
+            node = nil; leaf = input
+        }
+    }
+}
+
+/// A tensor a backward function keeps, seen by memory reports (`Tensor.retainedGraph`)
+/// without being held by them: a weak reference to its storage.
+struct KeptTensor {
+    weak var storage: Storage?
+    /// The op that computed it ("leaf" for inputs and parameters).
+    let producer: String
+    let isTrainableLeaf: Bool
+}
+
+/// How a tensor was computed: edges to where its inputs' gradients go, and the function that
+/// maps the gradient of the output to gradients of the inputs (nil for an input that gets none).
+/// A backward pass releases each node as soon as it has run (unless the graph is retained):
+/// its function and everything that function captured are freed there, not at the end.
 final class GradNode {
-    /// Stands in for a node whose graph a backward pass has released.
-    static let released = GradNode(name: "released", inputs: []) { _ in
-        fatalError("backward through a graph that an earlier backward() released; pass retainGraph: true to the first one")
+    let name: String
+    private(set) var edges: [GradEdge]
+    private(set) var kept: [KeptTensor]
+    private var function: ((Tensor) -> [Tensor?])?
+    /// How to recompute this node's output, for backward functions that read it without
+    /// keeping it (`SavedTensor`); set by the op, dropped on release.
+    var recomputation: Recomputation?
+
+    init(name: String, edges: [GradEdge], kept: [KeptTensor], backward: @escaping (Tensor) -> [Tensor?]) {
+        self.name = name
+        self.edges = edges
+        self.kept = kept
+        function = backward
     }
 
-    let name: String
-    let inputs: [Tensor]
-    let backward: (Tensor) -> [Tensor?]
+    var isReleased: Bool { function == nil }
 
-    init(name: String, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
-        self.name = name
-        self.inputs = inputs
-        self.backward = backward
+    func backward(_ gradient: Tensor) -> [Tensor?] {
+        guard let function else {
+            fatalError("backward through a graph that an earlier backward() released; pass retainGraph: true to the first one")
+        }
+        return function(gradient)
+    }
+
+    /// Drops the backward function (and what it captured) and the edges.
+    func release() {
+        function = nil
+        edges = []
+        kept = []
+        recomputation = nil
     }
 }
 
@@ -56,12 +107,32 @@ public enum Autograd {
 }
 
 /// Attaches `backward` to `output` when recording is on and an input needs gradients.
+/// `keeps` names the tensors `backward` captures (for memory reports only: what keeps them
+/// alive is the capture itself); the op's own output among them is reported as its own.
 @inline(__always)
-func record(_ output: Tensor, _ name: String, _ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+func record(_ output: Tensor, _ name: String, _ inputs: [Tensor], keeps: [Tensor] = [],
+            _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
     guard Autograd.enabled, inputs.contains(where: { $0.requiresGrad }) else { return output }
+    let kept = keeps.map { tensor in
+        KeptTensor(storage: tensor.storage, producer: tensor === output ? name : tensor.node?.name ?? "leaf",
+                   isTrainableLeaf: tensor !== output && tensor.node == nil && tensor.requiresGrad)
+    }
     output.requiresGrad = true
-    output.node = GradNode(name: name, inputs: inputs, backward: backward)
+    output.node = GradNode(name: name, edges: inputs.map(GradEdge.init), kept: kept, backward: backward)
     return output
+}
+
+/// A vertex of the backward pass: a recorded op, or a leaf that accumulates its gradient.
+private enum GradVertex {
+    case node(GradNode)
+    case leaf(Tensor)
+
+    var id: ObjectIdentifier {
+        switch self {
+        case .node(let node): return ObjectIdentifier(node)
+        case .leaf(let tensor): return ObjectIdentifier(tensor)
+        }
+    }
 }
 
 extension Tensor {
@@ -69,9 +140,10 @@ extension Tensor {
     public var isLeaf: Bool { node == nil }
 
     /// Back-propagates from this tensor: a scalar (gradient 1) or any tensor with an explicit
-    /// `gradient` of its shape. Leaves with `requiresGrad` accumulate into `grad`. The graph
-    /// is released afterwards unless `retainGraph` (as in PyTorch): a second backward through
-    /// a released graph stops with an error instead of giving wrong gradients.
+    /// `gradient` of its shape. Leaves with `requiresGrad` accumulate into `grad`. Unless
+    /// `retainGraph` (as in PyTorch), each node is released as soon as it has run, freeing what
+    /// its backward function kept; a second backward through a released graph stops with an
+    /// error instead of giving wrong gradients.
     public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) {
         precondition(requiresGrad, "backward() on a tensor that does not require grad")
         let seed: Tensor
@@ -82,41 +154,50 @@ extension Tensor {
             precondition(count == 1, "backward() without a gradient needs a scalar, not \(shape)")
             seed = Tensor.full(shape, value: 1, dtype: dtype)
         }
-        // Reverse topological order of the recorded graph (iterative DFS).
-        var order: [Tensor] = []
+        let root: GradVertex = node.map { .node($0) } ?? .leaf(self)
+        // Reverse topological order of the recorded graph (iterative DFS; children in input
+        // order, which fixes the order in which gradients are summed).
+        var order: [GradVertex] = []
         var visited = Set<ObjectIdentifier>()
-        var stack: [(Tensor, Bool)] = [(self, false)]
-        while let (tensor, expanded) = stack.popLast() {
-            if expanded { order.append(tensor); continue }
-            guard visited.insert(ObjectIdentifier(tensor)).inserted else { continue }
-            stack.append((tensor, true))
-            if let node = tensor.node {
-                for input in node.inputs where input.requiresGrad && !visited.contains(ObjectIdentifier(input)) {
-                    stack.append((input, false))
+        var stack: [(GradVertex, Bool)] = [(root, false)]
+        while let (vertex, expanded) = stack.popLast() {
+            if expanded { order.append(vertex); continue }
+            guard visited.insert(vertex.id).inserted else { continue }
+            stack.append((vertex, true))
+            if case .node(let node) = vertex {
+                for edge in node.edges {
+                    let child: GradVertex
+                    if let producer = edge.node { child = .node(producer) } else if let leaf = edge.leaf { child = .leaf(leaf) } else { continue }
+                    if !visited.contains(child.id) { stack.append((child, false)) }
                 }
             }
         }
-        var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+        var grads: [ObjectIdentifier: Tensor] = [root.id: seed]
         Autograd.withNoGrad {
-            for tensor in order.reversed() {
-                guard let gradient = grads.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
-                guard let node = tensor.node else {
+            for index in order.indices.reversed() {
+                let vertex = order[index]
+                // The order list must not keep a processed node (and its edges) alive.
+                order.removeLast()
+                guard let gradient = grads.removeValue(forKey: vertex.id) else { continue }
+                switch vertex {
+                case .leaf(let tensor):
                     tensor.accumulateGrad(gradient)
-                    continue
-                }
-                let inputGrads = node.backward(gradient)
-                precondition(inputGrads.count == node.inputs.count, "\(node.name): backward returned \(inputGrads.count) grads")
-                for (input, inputGrad) in zip(node.inputs, inputGrads) where input.requiresGrad {
-                    guard let inputGrad else { continue }
-                    precondition(inputGrad.shape == input.shape, "\(node.name): gradient \(inputGrad.shape) for input \(input.shape)")
-                    let key = ObjectIdentifier(input)
-                    if let existing = grads[key] {
-                        grads[key] = existing + inputGrad
-                    } else {
-                        grads[key] = inputGrad
+                case .node(let node):
+                    let inputGrads = node.backward(gradient)
+                    precondition(inputGrads.count == node.edges.count, "\(node.name): backward returned \(inputGrads.count) grads")
+                    for (edge, inputGrad) in zip(node.edges, inputGrads) {
+                        let key: ObjectIdentifier
+                        if let producer = edge.node { key = ObjectIdentifier(producer) } else if let leaf = edge.leaf { key = ObjectIdentifier(leaf) } else { continue }
+                        guard let inputGrad else { continue }
+                        precondition(inputGrad.shape == edge.shape, "\(node.name): gradient \(inputGrad.shape) for input \(edge.shape)")
+                        if let existing = grads[key] {
+                            grads[key] = existing + inputGrad
+                        } else {
+                            grads[key] = inputGrad
+                        }
                     }
+                    if !retainGraph { node.release() }
                 }
-                if !retainGraph { tensor.node = GradNode.released }
             }
         }
     }

@@ -163,12 +163,14 @@ func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int),
     let out = Tensor(shape: [x.shape[0], plan.outChannels, geometry.outH, geometry.outW], dtype: x.dtype, zeroed: false)
     x.dtype == .float32 ? convForward(Float.self, plan, x, weight, bias, out) : convForward(Double.self, plan, x, weight, bias, out)
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    return record(out, "conv2d", inputs) { g in
+    let savedInput = SavedTensor(x), needInput = x.requiresGrad
+    return record(out, "conv2d", inputs, keeps: SavedTensor.keeps(x) + [weight]) { g in
+        let x = savedInput.value()
         var dx: Tensor?, dw: Tensor?
         if g.dtype == .float32 {
-            (dx, dw) = convBackward(Float.self, plan, x, weight, g, needInput: x.requiresGrad, needWeight: weight.requiresGrad)
+            (dx, dw) = convBackward(Float.self, plan, x, weight, g, needInput: needInput, needWeight: weight.requiresGrad)
         } else {
-            (dx, dw) = convBackward(Double.self, plan, x, weight, g, needInput: x.requiresGrad, needWeight: weight.requiresGrad)
+            (dx, dw) = convBackward(Double.self, plan, x, weight, g, needInput: needInput, needWeight: weight.requiresGrad)
         }
         var grads: [Tensor?] = [dx, dw]
         if let bias { grads.append(bias.requiresGrad ? g.sum(axes: [0, 2, 3]) : nil) }

@@ -64,24 +64,26 @@ func binaryForward(_ op: BinaryOperation, _ a: Tensor, _ b: Tensor) -> Tensor {
 
 public func + (a: Tensor, b: Tensor) -> Tensor {
     let out = binaryForward(.add, a, b)
-    return record(out, "add", [a, b]) { g in [g.sum(toShape: a.shape), g.sum(toShape: b.shape)] }
+    let (shapeA, shapeB) = (a.shape, b.shape)
+    return record(out, "add", [a, b]) { g in [g.sum(toShape: shapeA), g.sum(toShape: shapeB)] }
 }
 
 public func - (a: Tensor, b: Tensor) -> Tensor {
     let out = binaryForward(.subtract, a, b)
-    return record(out, "sub", [a, b]) { g in [g.sum(toShape: a.shape), (-g).sum(toShape: b.shape)] }
+    let (shapeA, shapeB) = (a.shape, b.shape)
+    return record(out, "sub", [a, b]) { g in [g.sum(toShape: shapeA), (-g).sum(toShape: shapeB)] }
 }
 
 public func * (a: Tensor, b: Tensor) -> Tensor {
     let out = binaryForward(.multiply, a, b)
-    return record(out, "mul", [a, b]) { g in
+    return record(out, "mul", [a, b], keeps: [a, b]) { g in
         [a.requiresGrad ? (g * b).sum(toShape: a.shape) : nil, b.requiresGrad ? (g * a).sum(toShape: b.shape) : nil]
     }
 }
 
 public func / (a: Tensor, b: Tensor) -> Tensor {
     let out = binaryForward(.divide, a, b)
-    return record(out, "div", [a, b]) { g in
+    return record(out, "div", [a, b], keeps: [a, b]) { g in
         [a.requiresGrad ? (g / b).sum(toShape: a.shape) : nil,
          b.requiresGrad ? (-(g * a) / (b * b)).sum(toShape: b.shape) : nil]
     }
@@ -90,7 +92,7 @@ public func / (a: Tensor, b: Tensor) -> Tensor {
 /// Elementwise maximum; the gradient goes to the larger input (to `a` on ties).
 public func maximum(_ a: Tensor, _ b: Tensor) -> Tensor {
     let out = binaryForward(.maximum, a, b)
-    return record(out, "maximum", [a, b]) { g in
+    return record(out, "maximum", [a, b], keeps: [a, b]) { g in
         let takeA = binaryForward(.maximum, a, b).equalMask(a)
         return [(g * takeA).sum(toShape: a.shape), (g * (1 - takeA)).sum(toShape: b.shape)]
     }
@@ -143,7 +145,8 @@ extension Tensor {
             for i in 0..<count { z[i] = T(f(Double(x[i]))) }
         }
         dtype == .float32 ? kernel(Float.self) : kernel(Double.self)
-        return record(out, name, [self]) { [unowned out] g in [g * derivative(self, out)] }
+        let y = out.detach()
+        return record(out, name, [self], keeps: [self, out]) { g in [g * derivative(self, y)] }
     }
 
     public func exp() -> Tensor { unary("exp", { .exp($0) }) { _, y in y.detach() } }

@@ -14,7 +14,7 @@ extension Tensor {
                 }
             }
             dtype == .float32 ? kernel(Float.self) : kernel(Double.self)
-            return record(out, "bmm", [self, other]) { g in
+            return record(out, "bmm", [self, other], keeps: [self, other]) { g in
                 [self.requiresGrad ? g.matmul(other.permuted([0, 2, 1])) : nil,
                  other.requiresGrad ? self.permuted([0, 2, 1]).matmul(g) : nil]
             }
@@ -26,7 +26,7 @@ extension Tensor {
             GEMM.parallel(m: m, n: n, k: k, a: pointer(T.self), lda: k, b: other.pointer(T.self), ldb: n, c: out.pointer(T.self), ldc: n)
         }
         dtype == .float32 ? kernel(Float.self) : kernel(Double.self)
-        return record(out, "matmul", [self, other]) { g in
+        return record(out, "matmul", [self, other], keeps: [self, other]) { g in
             [self.requiresGrad ? g.matmulTransposed(other, transposeSelf: false, transposeOther: true) : nil,
              other.requiresGrad ? self.matmulTransposed(g, transposeSelf: true, transposeOther: false) : nil]
         }
@@ -65,7 +65,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     }
     x.dtype == .float32 ? kernel(Float.self) : kernel(Double.self)
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    return record(out, "linear", inputs) { g in
+    return record(out, "linear", inputs, keeps: [x, weight]) { g in
         var grads: [Tensor?] = [
             x.requiresGrad ? g.matmulTransposed(weight, transposeSelf: false, transposeOther: false) : nil,
             weight.requiresGrad ? g.matmulTransposed(x, transposeSelf: true, transposeOther: false) : nil,

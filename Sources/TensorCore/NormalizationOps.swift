@@ -10,6 +10,13 @@ import RealModule
 /// less over the activations forward and backward). With `residual` r (the shape of x, as a
 /// residual block's shortcut), returns max(y + r, 0) (ReLU implied): y and y + r are never
 /// stored, only the output, whose sign is the mask of both gradients (dr = dz = g [z > 0]).
+///
+/// With ReLU, the output is not kept for backward either: the per-channel scale and shift are
+/// kept (2C values) and the output recomputed from x (and r), which the backward pass keeps
+/// anyway, by the same kernel (`batchNormApply`), so the recomputed values equal the forward
+/// pass's bit for bit. Ops that read this output in their backward (the next convolution)
+/// recompute it through `SavedTensor` as well; so between a BatchNorm+ReLU and the next
+/// convolution no activation is kept at all.
 public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?,
                       training: Bool, momentum: Double = 0.1, epsilon: Double = 1e-5, relu: Bool = false,
                       residual: Tensor? = nil) -> Tensor {
@@ -23,12 +30,15 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
     let out = Tensor(shape: x.shape, dtype: x.dtype, zeroed: false)
     let mean = Tensor(shape: [c], dtype: x.dtype, zeroed: false)
     let invstd = Tensor(shape: [c], dtype: x.dtype, zeroed: false)
+    // Row 0: scale = invstd * weight, row 1: shift = bias - mean * scale, per channel.
+    let affine = Tensor(shape: [2, c], dtype: x.dtype, zeroed: false)
     func forward<T: TensorScalar>(_: T.Type) {
         let xp = x.pointer(T.self), op = out.pointer(T.self)
         let mp = mean.pointer(T.self), sp = invstd.pointer(T.self)
         let gp = weight?.pointer(T.self), bp = bias?.pointer(T.self)
         let rm = runningMean?.pointer(T.self), rv = runningVar?.pointer(T.self)
         let rp: UnsafePointer<T>? = residual.map { UnsafePointer($0.pointer(T.self)) }
+        let ap = affine.pointer(T.self)
         Parallel.forEachChunk(c) { _, channels in
             for ch in channels {
                 var mu: Double, variance: Double
@@ -51,30 +61,28 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
                 let inv = 1 / (variance + epsilon).squareRoot()
                 mp[ch] = T(mu); sp[ch] = T(inv)
                 let scale = T(inv) * (gp?[ch] ?? 1)
-                let shift = (bp?[ch] ?? 0) - T(mu) * scale
-                for i in 0..<n {
-                    let offset = (i * c + ch) * inner
-                    if let rp {
-                        channelAffineAddReLU(xp + offset, scale, shift, rp + offset, op + offset, inner)
-                    } else {
-                        channelAffine(xp + offset, scale, shift, op + offset, inner, relu: relu)
-                    }
-                }
+                ap[ch] = scale
+                ap[c + ch] = (bp?[ch] ?? 0) - T(mu) * scale
+                batchNormApply(xp, ap, rp, op, channel: ch, images: n, channels: c, inner: inner, relu: relu)
             }
         }
     }
     x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
+    let recompute = { batchNormApply(x, affine: affine, residual: residual, relu: relu) }
     var inputs = [x]
     if let weight { inputs.append(weight) }
     if let bias { inputs.append(bias) }
     if let residual { inputs.append(residual) }
     let name = residual != nil ? "batchNormAddReLU" : relu ? "batchNormReLU" : "batchNorm"
-    return record(out, name, inputs) { [unowned out] g in
+    let kept = [x] + (weight.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
+    let recorded = record(out, name, inputs, keeps: kept) { [weak out] g in
+        // The output (for the ReLU mask) while something else still holds it, else recomputed.
+        let y = relu ? out?.detach() ?? recompute() : nil
         let dx = x.requiresGrad ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: false) : nil
         let dgamma = Tensor(shape: [c], dtype: x.dtype, zeroed: false)
         let dbeta = Tensor(shape: [c], dtype: x.dtype, zeroed: false)
         func backward<T: TensorScalar>(_: T.Type) {
-            let xp = x.pointer(T.self), gp = g.pointer(T.self), yp: UnsafePointer<T>? = relu ? UnsafePointer(out.pointer(T.self)) : nil
+            let xp = x.pointer(T.self), gp = g.pointer(T.self), yp: UnsafePointer<T>? = y.map { UnsafePointer($0.pointer(T.self)) }
             let mp = mean.pointer(T.self), sp = invstd.pointer(T.self), wp = weight?.pointer(T.self)
             let dgp = dgamma.pointer(T.self), dbp = dbeta.pointer(T.self), dxp = dx?.pointer(T.self)
             Parallel.forEachChunk(c) { _, channels in
@@ -107,8 +115,44 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
         var grads: [Tensor?] = [dx]
         if let weight { grads.append(weight.requiresGrad ? dgamma : nil) }
         if let bias { grads.append(bias.requiresGrad ? dbeta : nil) }
-        if let residual { grads.append(residual.requiresGrad ? maskedByPositive(g, out) : nil) }
+        if let residual, let y { grads.append(residual.requiresGrad ? maskedByPositive(g, y) : nil) }
         return grads
+    }
+    if relu, let node = recorded.node {
+        node.recomputation = Recomputation(inputs: [x, affine] + (residual.map { [$0] } ?? []), compute: recompute)
+    }
+    return recorded
+}
+
+/// out = x * scale + shift per channel, then + residual and ReLU as `batchNorm` asks: its
+/// forward pass's last step, and the recomputation of its output for backward (one kernel for
+/// both, so the values are the same bits). `affine` is [2, C]: scales, then shifts.
+func batchNormApply(_ x: Tensor, affine: Tensor, residual: Tensor?, relu: Bool) -> Tensor {
+    let n = x.shape[0], c = x.shape[1], inner = x.shape[2...].reduce(1, *)
+    let out = Tensor(shape: x.shape, dtype: x.dtype, zeroed: false)
+    func apply<T: TensorScalar>(_: T.Type) {
+        let xp = x.pointer(T.self), ap = affine.pointer(T.self), op = out.pointer(T.self)
+        let rp: UnsafePointer<T>? = residual.map { UnsafePointer($0.pointer(T.self)) }
+        Parallel.forEachChunk(c) { _, channels in
+            for ch in channels { batchNormApply(xp, ap, rp, op, channel: ch, images: n, channels: c, inner: inner, relu: relu) }
+        }
+    }
+    x.dtype == .float32 ? apply(Float.self) : apply(Double.self)
+    return out
+}
+
+/// One channel of every image: out = max(x * scale + shift + r, 0), or relu?(x * scale + shift).
+@inline(__always)
+func batchNormApply<T: TensorScalar>(_ xp: UnsafePointer<T>, _ ap: UnsafePointer<T>, _ rp: UnsafePointer<T>?, _ op: UnsafeMutablePointer<T>,
+                                     channel ch: Int, images n: Int, channels c: Int, inner: Int, relu: Bool) {
+    let scale = ap[ch], shift = ap[c + ch]
+    for i in 0..<n {
+        let offset = (i * c + ch) * inner
+        if let rp {
+            channelAffineAddReLU(xp + offset, scale, shift, rp + offset, op + offset, inner)
+        } else {
+            channelAffine(xp + offset, scale, shift, op + offset, inner, relu: relu)
+        }
     }
 }
 
@@ -161,7 +205,7 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor? = nil, bias: Ten
     var inputs = [x]
     if let weight { inputs.append(weight) }
     if let bias { inputs.append(bias) }
-    return record(out, "groupNorm", inputs) { g in
+    return record(out, "groupNorm", inputs, keeps: [x] + (weight.map { [$0] } ?? [])) { g in
         let dx = x.requiresGrad ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: false) : nil
         // Per-image partial affine gradients, summed over images afterwards (no shared writes).
         let partialGamma = Tensor(shape: [n, c], dtype: x.dtype), partialBeta = Tensor(shape: [n, c], dtype: x.dtype)

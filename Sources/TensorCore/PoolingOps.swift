@@ -67,9 +67,10 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
     }
     x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
     let saved = argmax
+    let (inputShape, dtype) = (x.shape, x.dtype)
     return record(out, "maxPool2d", [x]) { g in
         // Each plane is cleared by the thread that fills it, not all of them up front.
-        let dx = Tensor(shape: x.shape, dtype: x.dtype, zeroed: false)
+        let dx = Tensor(shape: inputShape, dtype: dtype, zeroed: false)
         func backward<T: TensorScalar>(_: T.Type) {
             let gp = g.pointer(T.self), dp = dx.pointer(T.self)
             saved.withUnsafeBufferPointer { saved in
@@ -147,8 +148,9 @@ func pooledAverage(_ x: Tensor, outH: Int, outW: Int, rows: [(Int, Int)], column
         }
     }
     x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
+    let (inputShape, dtype) = (x.shape, x.dtype)
     return record(out, name, [x]) { g in
-        let dx = Tensor(shape: x.shape, dtype: x.dtype)
+        let dx = Tensor(shape: inputShape, dtype: dtype)
         func backward<T: TensorScalar>(_: T.Type) {
             let gp = g.pointer(T.self), dp = dx.pointer(T.self)
             Parallel.forEachChunk(n * c) { _, planes in
@@ -217,8 +219,9 @@ public func upsample(_ x: Tensor, size: (Int, Int), mode: UpsampleMode) -> Tenso
         }
     }
     x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
+    let (inputShape, dtype) = (x.shape, x.dtype)
     return record(out, "upsample", [x]) { g in
-        let dx = Tensor(shape: x.shape, dtype: x.dtype)
+        let dx = Tensor(shape: inputShape, dtype: dtype)
         func backward<T: TensorScalar>(_: T.Type) {
             let gp = g.pointer(T.self), dp = dx.pointer(T.self)
             Parallel.forEachChunk(n * c) { _, planes in

@@ -7,7 +7,8 @@ import Glibc
 ///
 /// Training allocates the same buffer sizes every step. `BufferPool` keeps freed buffers by
 /// exact size and hands them out again, so a step neither calls malloc for its activations
-/// nor page-faults fresh memory in; `BufferPool.limit` caps what it keeps.
+/// nor page-faults fresh memory in. It never lets its cache raise the process's peak: see
+/// `BufferPool`.
 public final class Storage: @unchecked Sendable {
     public let pointer: UnsafeMutableRawPointer
     public let byteCount: Int
@@ -27,10 +28,20 @@ public final class Storage: @unchecked Sendable {
 }
 
 /// Free buffers by exact size. Thread-safe.
+///
+/// Policy: live + cached <= highWater, the most bytes ever live at once. A buffer the pool has
+/// to malloc (no free one of its size) first evicts cached buffers, largest first, until the
+/// sum fits. So the cache fills the room below the step's own peak (the backward pass reuses
+/// the forward pass's buffers, the next step the backward's) but at the peak of live tensors it
+/// is empty: resident memory peaks at the live peak, not at live + cache. Buffers from 256 KiB
+/// up are mmap-ed (glibc's threshold fixed there, instead of its dynamic one that grows to
+/// 32 MiB), so that an evicted buffer goes back to the system instead of staying in a
+/// fragmented heap that grew from step to step.
 public final class BufferPool: @unchecked Sendable {
     public static let shared = BufferPool()
 
-    /// Most bytes kept in free lists (default 1 GiB; MEDCIL_POOL_MB overrides).
+    /// Most bytes kept in free lists (default 1 GiB; MEDCIL_POOL_MB overrides), besides the
+    /// high-water policy.
     public var limit: Int
     private var free: [Int: [UnsafeMutableRawPointer]] = [:]
     private var cached = 0
@@ -38,6 +49,8 @@ public final class BufferPool: @unchecked Sendable {
     /// Bytes currently handed out, and the most ever at once (for memory reports).
     public private(set) var live = 0
     public private(set) var peakLive = 0
+    /// The most bytes ever live at once in this process (not reset by `resetPeak`).
+    public private(set) var highWater = 0
     /// Bytes kept in the free lists now (memory reports).
     public var cachedBytes: Int { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return cached }
 
@@ -45,6 +58,17 @@ public final class BufferPool: @unchecked Sendable {
         pthread_mutex_init(&lock, nil)
         let megabytes = ProcessInfo.processInfo.environment["MEDCIL_POOL_MB"].flatMap(Int.init) ?? 1024
         limit = megabytes << 20
+        Self.fixMmapThreshold(256 << 10)
+    }
+
+    /// glibc's mallopt(M_MMAP_THRESHOLD, bytes), looked up at run time (Swift's Glibc module
+    /// does not export malloc.h); MALLOC_MMAP_THRESHOLD_ in the environment takes precedence.
+    private static func fixMmapThreshold(_ bytes: Int32) {
+        guard ProcessInfo.processInfo.environment["MALLOC_MMAP_THRESHOLD_"] == nil,
+              let symbol = dlsym(nil, "mallopt") else { return }
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD in malloc.h
+        _ = unsafeBitCast(symbol, to: Mallopt.self)(mmapThreshold, bytes)
     }
 
     func take(_ byteCount: Int) -> UnsafeMutableRawPointer {
@@ -58,7 +82,10 @@ public final class BufferPool: @unchecked Sendable {
             pthread_mutex_unlock(&lock)
             return pointer
         }
+        highWater = max(highWater, live)
+        let evicted = evict(toFit: highWater - live)
         pthread_mutex_unlock(&lock)
+        for pointer in evicted { Glibc.free(pointer) }
         var raw: UnsafeMutableRawPointer?
         guard posix_memalign(&raw, 64, size) == 0, let raw else { fatalError("out of memory allocating \(size) bytes") }
         return raw
@@ -77,6 +104,22 @@ public final class BufferPool: @unchecked Sendable {
         }
         pthread_mutex_unlock(&lock)
         Glibc.free(pointer)
+    }
+
+    /// Takes cached buffers out, largest first, until at most `room` bytes stay cached (lock held).
+    private func evict(toFit room: Int) -> [UnsafeMutableRawPointer] {
+        guard cached > room else { return [] }
+        var evicted: [UnsafeMutableRawPointer] = []
+        for size in free.keys.sorted(by: >) {
+            guard var list = free[size] else { continue }
+            while cached > room, let pointer = list.popLast() {
+                evicted.append(pointer)
+                cached -= size
+            }
+            free[size] = list.isEmpty ? nil : list
+            if cached <= room { break }
+        }
+        return evicted
     }
 
     /// Releases every cached buffer.

@@ -33,12 +33,14 @@ func transposedConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (
         transposedForward(Double.self, plan, x, weight, bias, out)
     }
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    return record(out, "convTranspose2d", inputs) { g in
+    let savedInput = SavedTensor(x), needInput = x.requiresGrad
+    return record(out, "convTranspose2d", inputs, keeps: SavedTensor.keeps(x) + [weight]) { g in
+        let x = savedInput.value()
         var dx: Tensor?, dw: Tensor?
         if g.dtype == .float32 {
-            (dx, dw) = transposedBackward(Float.self, plan, x, weight, g, needInput: x.requiresGrad, needWeight: weight.requiresGrad)
+            (dx, dw) = transposedBackward(Float.self, plan, x, weight, g, needInput: needInput, needWeight: weight.requiresGrad)
         } else {
-            (dx, dw) = transposedBackward(Double.self, plan, x, weight, g, needInput: x.requiresGrad, needWeight: weight.requiresGrad)
+            (dx, dw) = transposedBackward(Double.self, plan, x, weight, g, needInput: needInput, needWeight: weight.requiresGrad)
         }
         var grads: [Tensor?] = [dx, dw]
         if let bias { grads.append(bias.requiresGrad ? g.sum(axes: [0, 2, 3]) : nil) }

@@ -426,8 +426,10 @@ func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: C
     }
     x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    return record(out, "conv2d", inputs) { g in
-        let dx = x.requiresGrad ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: false) : nil
+    let savedInput = SavedTensor(x), needInput = x.requiresGrad
+    return record(out, "conv2d", inputs, keeps: SavedTensor.keeps(x) + [weight]) { g in
+        let x = savedInput.value()
+        let dx = needInput ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: false) : nil
         let dw = weight.requiresGrad ? Tensor(shape: weight.shape, dtype: weight.dtype, zeroed: false) : nil
         func backward<T: TensorScalar>(_: T.Type) {
             let (C, O) = (plan.channels, plan.outChannels)
