@@ -9,14 +9,15 @@ import RealModule
 /// With `relu`, returns max(y, 0) in the same pass (BatchNorm followed by ReLU, fused: one pass
 /// less over the activations forward and backward). With `residual` r (the shape of x, as a
 /// residual block's shortcut), returns max(y + r, 0) (ReLU implied): y and y + r are never
-/// stored, only the output, whose sign is the mask of both gradients (dr = dz = g [z > 0]).
+/// stored; the mask of both gradients (dr = dz = g [y + r > 0]) is the ReLU's input's sign.
 ///
-/// With ReLU, the output is not kept for backward either: the per-channel scale and shift are
-/// kept (2C values) and the output recomputed from x (and r), which the backward pass keeps
-/// anyway, by the same kernel (`batchNormApply`), so the recomputed values equal the forward
-/// pass's bit for bit. Ops that read this output in their backward (the next convolution)
-/// recompute it through `SavedTensor` as well; so between a BatchNorm+ReLU and the next
-/// convolution no activation is kept at all.
+/// With ReLU, the output is not kept for backward: the per-channel scale and shift are kept
+/// (2C values), and the backward kernels recompute the ReLU's input x * scale + shift (+ r)
+/// from x (and r), which backward reads anyway, with the forward pass's operations, for its
+/// mask (`ReLUMask`, `VectorKernels.reluPre`): no extra pass, and the same mask bit for bit.
+/// Ops that read the output itself in their backward (the next convolution) recompute it
+/// through `SavedTensor` by the forward kernel (`batchNormApply`); so between a
+/// BatchNorm+ReLU and the next convolution no activation is kept at all.
 public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?,
                       training: Bool, momentum: Double = 0.1, epsilon: Double = 1e-5, relu: Bool = false,
                       residual: Tensor? = nil) -> Tensor {
@@ -75,23 +76,26 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
     if let residual { inputs.append(residual) }
     let name = residual != nil ? "batchNormAddReLU" : relu ? "batchNormReLU" : "batchNorm"
     let kept = [x] + (weight.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
-    let recorded = record(out, name, inputs, keeps: kept) { [weak out] g in
-        // The output (for the ReLU mask) while something else still holds it, else recomputed.
-        let y = relu ? out?.detach() ?? recompute() : nil
+    let recorded = record(out, name, inputs, keeps: kept) { g in
+        // The ReLU's mask is recomputed from x (and r) inside the kernels (`VectorKernels.reluPre`).
         let dx = x.requiresGrad ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: false) : nil
         let dgamma = Tensor(shape: [c], dtype: x.dtype, zeroed: false)
         let dbeta = Tensor(shape: [c], dtype: x.dtype, zeroed: false)
         func backward<T: TensorScalar>(_: T.Type) {
-            let xp = x.pointer(T.self), gp = g.pointer(T.self), yp: UnsafePointer<T>? = y.map { UnsafePointer($0.pointer(T.self)) }
+            let xp = x.pointer(T.self), gp = g.pointer(T.self)
+            let rp: UnsafePointer<T>? = residual.map { UnsafePointer($0.pointer(T.self)) }
+            let ap: UnsafePointer<T>? = relu ? UnsafePointer(affine.pointer(T.self)) : nil
             let mp = mean.pointer(T.self), sp = invstd.pointer(T.self), wp = weight?.pointer(T.self)
             let dgp = dgamma.pointer(T.self), dbp = dbeta.pointer(T.self), dxp = dx?.pointer(T.self)
             Parallel.forEachChunk(c) { _, channels in
                 for ch in channels {
                     let mu = mp[ch], inv = sp[ch]
+                    // The ReLU's input per channel: x * scale + shift (+ r).
+                    let mask = ap.map { ReLUMask(scale: $0[ch], shift: $0[c + ch], residual: rp) }
                     var sumDy = 0.0, sumDyXhat = 0.0
                     for i in 0..<n {
                         let offset = (i * c + ch) * inner
-                        let (a, b) = channelGradientMoments(gp + offset, yp.map { $0 + offset }, xp + offset, mu, inner)
+                        let (a, b) = channelGradientMoments(gp + offset, mask, offset: offset, xp + offset, mu, inner)
                         sumDy += Double(a); sumDyXhat += Double(b) * Double(inv)
                     }
                     dbp[ch] = T(sumDy); dgp[ch] = T(sumDyXhat)
@@ -101,10 +105,10 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
                         let offset = (i * c + ch) * inner
                         if training {
                             // dx = gamma * invstd / M * (M dy - sum(dy) - xhat * sum(dy xhat))
-                            channelNormalizationBackward(gp + offset, yp.map { $0 + offset }, xp + offset, dxp + offset, a: gamma * inv,
+                            channelNormalizationBackward(gp + offset, mask, offset: offset, xp + offset, dxp + offset, a: gamma * inv,
                                                          b: T(sumDy / Double(m)), c: inv * T(sumDyXhat / Double(m)), mean: mu, inner)
                         } else {
-                            channelNormalizationBackward(gp + offset, yp.map { $0 + offset }, xp + offset, dxp + offset, a: gamma * inv,
+                            channelNormalizationBackward(gp + offset, mask, offset: offset, xp + offset, dxp + offset, a: gamma * inv,
                                                          b: 0, c: 0, mean: mu, inner)
                         }
                     }
@@ -115,7 +119,7 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
         var grads: [Tensor?] = [dx]
         if let weight { grads.append(weight.requiresGrad ? dgamma : nil) }
         if let bias { grads.append(bias.requiresGrad ? dbeta : nil) }
-        if let residual, let y { grads.append(residual.requiresGrad ? maskedByPositive(g, y) : nil) }
+        if let residual { grads.append(residual.requiresGrad ? residualGradient(g, x, residual, affine: affine) : nil) }
         return grads
     }
     if relu, let node = recorded.node {
@@ -292,18 +296,36 @@ func channelAffineAddReLU<T: TensorScalar>(_ x: UnsafePointer<T>, _ a: T, _ b: T
     for k in 0..<n { let v = (x[k] * a + b) + r[k]; z[k] = v < 0 ? 0 : v }
 }
 
-/// (sum g', sum g' (x - mean)) with g' = g, or g masked by y > 0.
+/// The ReLU after a BatchNorm channel, for the mask of its gradient: its input was
+/// x * scale + shift (+ residual), with the values of `batchNormApply` (the same operations).
+struct ReLUMask<T: TensorScalar> {
+    let scale: T, shift: T
+    let residual: UnsafePointer<T>?
+
+    /// Whether the ReLU's input at `index` (of the whole tensor) was positive.
+    @inline(__always)
+    func open(_ x: T, at index: Int) -> Bool {
+        let v = x * scale + shift
+        return (residual.map { v + $0[index] } ?? v) > 0
+    }
+}
+
+/// (sum g', sum g' (x - mean)) with g' = g, or g where the ReLU's input was positive.
+/// `offset`: where x and g start in the whole tensor (for the residual).
 @inline(__always)
-func channelGradientMoments<T: TensorScalar>(_ g: UnsafePointer<T>, _ y: UnsafePointer<T>?, _ x: UnsafePointer<T>, _ mean: T, _ n: Int) -> (T, T) {
+func channelGradientMoments<T: TensorScalar>(_ g: UnsafePointer<T>, _ mask: ReLUMask<T>?, offset: Int, _ x: UnsafePointer<T>, _ mean: T,
+                                             _ n: Int) -> (T, T) {
     if T.self == Float.self {
         let gf = UnsafeRawPointer(g).assumingMemoryBound(to: Float.self), xf = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
-        let (a, b) = y.map { VectorKernels.maskedGradientMoments(gf, UnsafeRawPointer($0).assumingMemoryBound(to: Float.self), xf, mean as! Float, n) }
-            ?? VectorKernels.gradientMoments(gf, xf, mean as! Float, n)
+        let (a, b) = mask.map {
+            VectorKernels.reluGradientMoments(gf, xf, $0.residual.map { UnsafeRawPointer($0 + offset).assumingMemoryBound(to: Float.self) },
+                                              scale: $0.scale as! Float, shift: $0.shift as! Float, mean as! Float, n)
+        } ?? VectorKernels.gradientMoments(gf, xf, mean as! Float, n)
         return (a as! T, b as! T)
     }
     var a: T = 0, b: T = 0
     for k in 0..<n {
-        let gv = y.map { $0[k] > 0 ? g[k] : 0 } ?? g[k]
+        let gv = mask.map { $0.open(x[k], at: offset + k) ? g[k] : 0 } ?? g[k]
         a += gv; b += gv * (x[k] - mean)
     }
     return (a, b)
@@ -311,21 +333,51 @@ func channelGradientMoments<T: TensorScalar>(_ g: UnsafePointer<T>, _ y: UnsafeP
 
 /// d = a (g' - b - (x - mean) c), g' as above.
 @inline(__always)
-func channelNormalizationBackward<T: TensorScalar>(_ g: UnsafePointer<T>, _ y: UnsafePointer<T>?, _ x: UnsafePointer<T>, _ d: UnsafeMutablePointer<T>,
-                                                   a: T, b: T, c: T, mean: T, _ n: Int) {
+func channelNormalizationBackward<T: TensorScalar>(_ g: UnsafePointer<T>, _ mask: ReLUMask<T>?, offset: Int, _ x: UnsafePointer<T>,
+                                                   _ d: UnsafeMutablePointer<T>, a: T, b: T, c: T, mean: T, _ n: Int) {
     if T.self == Float.self {
         let gf = UnsafeRawPointer(g).assumingMemoryBound(to: Float.self), xf = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
         let df = UnsafeMutableRawPointer(d).assumingMemoryBound(to: Float.self)
-        if let y {
-            VectorKernels.maskedNormalizationBackward(gf, UnsafeRawPointer(y).assumingMemoryBound(to: Float.self), xf, df,
-                                                      a: a as! Float, b: b as! Float, c: c as! Float, mean: mean as! Float, n)
+        if let mask {
+            VectorKernels.reluNormalizationBackward(gf, xf, mask.residual.map { UnsafeRawPointer($0 + offset).assumingMemoryBound(to: Float.self) }, df,
+                                                    scale: mask.scale as! Float, shift: mask.shift as! Float,
+                                                    a: a as! Float, b: b as! Float, c: c as! Float, mean: mean as! Float, n)
         } else {
             VectorKernels.normalizationBackward(gf, xf, df, a: a as! Float, b: b as! Float, c: c as! Float, mean: mean as! Float, n)
         }
         return
     }
     for k in 0..<n {
-        let gv = y.map { $0[k] > 0 ? g[k] : 0 } ?? g[k]
+        let gv = mask.map { $0.open(x[k], at: offset + k) ? g[k] : 0 } ?? g[k]
         d[k] = a * (gv - b - (x[k] - mean) * c)
     }
+}
+
+/// The residual's gradient through BatchNorm+add+ReLU: g where x * scale + shift + r > 0.
+func residualGradient(_ g: Tensor, _ x: Tensor, _ r: Tensor, affine: Tensor) -> Tensor {
+    let n = x.shape[0], c = x.shape[1], inner = x.shape[2...].reduce(1, *)
+    let d = Tensor(shape: g.shape, dtype: g.dtype, zeroed: false)
+    func kernel<T: TensorScalar>(_: T.Type) {
+        let gp = g.pointer(T.self), xp = x.pointer(T.self), rp = UnsafePointer(r.pointer(T.self)), ap = affine.pointer(T.self)
+        let dp = d.pointer(T.self)
+        Parallel.forEachChunk(c) { _, channels in
+            for ch in channels {
+                let mask = ReLUMask(scale: ap[ch], shift: ap[c + ch], residual: rp)
+                for i in 0..<n {
+                    let offset = (i * c + ch) * inner
+                    if T.self == Float.self {
+                        VectorKernels.reluMasked(UnsafeRawPointer(gp + offset).assumingMemoryBound(to: Float.self),
+                                                 UnsafeRawPointer(xp + offset).assumingMemoryBound(to: Float.self),
+                                                 UnsafeRawPointer(rp + offset).assumingMemoryBound(to: Float.self),
+                                                 scale: mask.scale as! Float, shift: mask.shift as! Float,
+                                                 UnsafeMutableRawPointer(dp + offset).assumingMemoryBound(to: Float.self), inner)
+                    } else {
+                        for k in 0..<inner { dp[offset + k] = mask.open(xp[offset + k], at: offset + k) ? gp[offset + k] : 0 }
+                    }
+                }
+            }
+        }
+    }
+    g.dtype == .float32 ? kernel(Float.self) : kernel(Double.self)
+    return d
 }

@@ -203,6 +203,69 @@ extension VectorKernels {
         while i < n { let gv = y[i] > 0 ? g[i] : 0; d[i] = a * (gv - b - (x[i] - mean) * c); i &+= 1 }
     }
 
+    /// The mask of a ReLU whose input was v = a x + b (+ r), recomputed from x (and r) with the
+    /// forward pass's operations (`affineReLU`, `affineAddReLU`), so v > 0 exactly where the
+    /// forward output y = max(v, 0) was positive: BatchNorm+ReLU's backward needs neither y
+    /// nor a recomputation of it.
+    @inline(__always)
+    static func reluPre(_ x: UnsafePointer<Float>, _ r: UnsafePointer<Float>?, _ i: Int, _ va: V, _ vb: V) -> V {
+        let v = load(x + i) * va + vb
+        return r.map { v + load($0 + i) } ?? v
+    }
+
+    @inline(__always)
+    static func reluPre(_ x: UnsafePointer<Float>, _ r: UnsafePointer<Float>?, _ i: Int, _ a: Float, _ b: Float) -> Float {
+        let v = x[i] * a + b
+        return r.map { v + $0[i] } ?? v
+    }
+
+    /// `maskedGradientMoments` with the mask from a x + b (+ r) > 0 (see `reluPre`).
+    @inline(__always)
+    static func reluGradientMoments(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ r: UnsafePointer<Float>?, scale: Float, shift: Float,
+                                    _ mean: Float, _ n: Int) -> (Float, Float) {
+        var s = V(repeating: 0), t = s
+        let m = V(repeating: mean), zero = V(repeating: 0), va = V(repeating: scale), vb = V(repeating: shift)
+        var i = 0
+        while i &+ width <= n {
+            let gv = load(g + i).replacing(with: zero, where: reluPre(x, r, i, va, vb) .<= zero)
+            s += gv
+            t += gv * (load(x + i) - m)
+            i &+= width
+        }
+        var a = s.sum(), b = t.sum()
+        while i < n { let gv = reluPre(x, r, i, scale, shift) > 0 ? g[i] : 0; a += gv; b += gv * (x[i] - mean); i &+= 1 }
+        return (a, b)
+    }
+
+    /// `maskedNormalizationBackward` with the mask from a x + b (+ r) > 0 (see `reluPre`).
+    @inline(__always)
+    static func reluNormalizationBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ r: UnsafePointer<Float>?,
+                                          _ d: UnsafeMutablePointer<Float>, scale: Float, shift: Float,
+                                          a: Float, b: Float, c: Float, mean: Float, _ n: Int) {
+        var i = 0
+        let va = V(repeating: a), vb = V(repeating: b), vc = V(repeating: c), m = V(repeating: mean), zero = V(repeating: 0)
+        let vs = V(repeating: scale), vt = V(repeating: shift)
+        while i &+ width <= n {
+            let gv = load(g + i).replacing(with: zero, where: reluPre(x, r, i, vs, vt) .<= zero)
+            store(va * (gv - vb - (load(x + i) - m) * vc), d + i)
+            i &+= width
+        }
+        while i < n { let gv = reluPre(x, r, i, scale, shift) > 0 ? g[i] : 0; d[i] = a * (gv - b - (x[i] - mean) * c); i &+= 1 }
+    }
+
+    /// d = g where a x + b + r > 0, else 0 (the residual's gradient through the ReLU).
+    @inline(__always)
+    static func reluMasked(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ r: UnsafePointer<Float>, scale: Float, shift: Float,
+                           _ d: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        let zero = V(repeating: 0), vs = V(repeating: scale), vt = V(repeating: shift)
+        while i &+ width <= n {
+            store(load(g + i).replacing(with: zero, where: reluPre(x, r, i, vs, vt) .<= zero), d + i)
+            i &+= width
+        }
+        while i < n { d[i] = reluPre(x, r, i, scale, shift) > 0 ? g[i] : 0; i &+= 1 }
+    }
+
     /// d = (y > 0 ? g : 0) * a
     @inline(__always)
     static func maskedScale(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, a: Float, _ n: Int) {
