@@ -1,0 +1,43 @@
+import Testing
+@testable import TensorCore
+
+/// The buffer pool's policy: cached + live never exceeds the most ever live plus the headroom
+/// (highWater / 10, at most 64 MiB), so the cache does not raise the peak. A private pool, not
+/// the shared one other tests allocate from at the same time.
+@Suite struct BufferPoolPolicyTests {
+    static let mib = 1 << 20
+
+    @Test func cacheIsEvictedBeforeItRaisesThePeak() {
+        let pool = BufferPool()
+        let mib = Self.mib
+        // Two 10 MiB buffers live at once: the high-water is 20 MiB; freed, both are cached.
+        let a = pool.take(10 * mib), b = pool.take(10 * mib)
+        pool.give(a, byteCount: 10 * mib)
+        pool.give(b, byteCount: 10 * mib)
+        #expect(pool.highWater == 20 * mib && pool.cachedBytes == 20 * mib && pool.live == 0)
+        // The same size again comes from the cache: nothing evicted, the high-water unchanged.
+        let c = pool.take(10 * mib)
+        #expect(pool.cachedBytes == 10 * mib && pool.highWater == 20 * mib)
+        // A new size that lifts live to 40 MiB: the room is 40 + 4 (headroom) - 40 = 4 MiB, so
+        // the cached 10 MiB buffer goes back to the system instead of adding to the peak.
+        let d = pool.take(30 * mib)
+        #expect(pool.highWater == 40 * mib && pool.live == 40 * mib)
+        #expect(pool.cachedBytes == 0)
+        pool.give(c, byteCount: 10 * mib)
+        pool.give(d, byteCount: 30 * mib)
+        // Below the high-water everything freed is kept for reuse: 40 MiB cached, 0 live.
+        #expect(pool.cachedBytes == 40 * mib && pool.live == 0)
+        // A fresh 8 MiB buffer fits with room 40 + 4 - 8 = 36 MiB: the pool evicts largest
+        // first (the 30 MiB buffer), keeping the 10 MiB one.
+        let e = pool.take(8 * mib)
+        #expect(pool.cachedBytes == 10 * mib)
+        pool.give(e, byteCount: 8 * mib)
+        pool.trim()
+        #expect(pool.cachedBytes == 0)
+    }
+
+    @Test func headroomIsATenthOfTheHighWaterAtMost64MiB() {
+        #expect(BufferPool.headroom(highWater: 100 * Self.mib) == 10 * Self.mib)
+        #expect(BufferPool.headroom(highWater: 4096 * Self.mib) == 64 * Self.mib)
+    }
+}
