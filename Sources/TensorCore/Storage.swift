@@ -30,14 +30,14 @@ public final class Storage: @unchecked Sendable {
 /// Free buffers by exact size. Thread-safe.
 ///
 /// Policy: live + cached <= highWater + headroom, where highWater is the most bytes ever live
-/// at once and headroom = highWater / 10, at most 64 MiB. A buffer the pool has to malloc (no
+/// at once and headroom = highWater / 10, at most 32 MiB. A buffer the pool has to malloc (no
 /// free one of its size) first evicts cached buffers, largest first, until the sum fits. So
 /// the cache fills the room below the step's own peak (the backward pass reuses the forward
 /// pass's buffers, the next step the backward's), but at the peak of live tensors it holds at
 /// most the headroom: resident memory peaks near the live peak, not at live + a cache of up to
 /// `limit`. Without any headroom, every buffer the backward pass needs that is not live at the
 /// forward pass's peak would be page-faulted (zeroed by the kernel) again each step, a large
-/// share of a short step on the small nets; the headroom keeps most of those, and its 64 MiB
+/// share of a short step on the small nets; the headroom keeps most of those, and its 32 MiB
 /// bound keeps it small next to the large nets' peaks. Buffers from 256 KiB up are mmap-ed
 /// (glibc's threshold fixed there, instead of its dynamic one that grows to 32 MiB), so an
 /// evicted buffer goes back to the system instead of staying in a heap that grew from step to
@@ -57,7 +57,7 @@ public final class BufferPool: @unchecked Sendable {
     /// The most bytes ever live at once in this process (not reset by `resetPeak`).
     public private(set) var highWater = 0
     /// What the cache may hold beyond the room below `highWater` (see the policy above).
-    static func headroom(highWater: Int) -> Int { min(highWater / 10, 64 << 20) }
+    static func headroom(highWater: Int) -> Int { min(highWater / 10, 32 << 20) }
     /// Bytes kept in the free lists now (memory reports).
     public var cachedBytes: Int { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return cached }
 

@@ -2,7 +2,7 @@ import Testing
 @testable import TensorCore
 
 /// The buffer pool's policy: cached + live never exceeds the most ever live plus the headroom
-/// (highWater / 10, at most 64 MiB), so the cache does not raise the peak. A private pool, not
+/// (highWater / 10, at most 32 MiB), so the cache does not raise the peak. A private pool, not
 /// the shared one other tests allocate from at the same time.
 @Suite struct BufferPoolPolicyTests {
     static let mib = 1 << 20
@@ -36,8 +36,8 @@ import Testing
         #expect(pool.cachedBytes == 0)
     }
 
-    @Test func headroomIsATenthOfTheHighWaterAtMost64MiB() {
+    @Test func headroomIsATenthOfTheHighWaterAtMost32MiB() {
         #expect(BufferPool.headroom(highWater: 100 * Self.mib) == 10 * Self.mib)
-        #expect(BufferPool.headroom(highWater: 4096 * Self.mib) == 64 * Self.mib)
+        #expect(BufferPool.headroom(highWater: 4096 * Self.mib) == 32 * Self.mib)
     }
 }
