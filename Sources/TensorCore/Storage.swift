@@ -29,16 +29,17 @@ public final class Storage: @unchecked Sendable {
 
 /// Free buffers by exact size. Thread-safe.
 ///
-/// Policy: live + cached <= highWater + headroom, where highWater is the most bytes ever live
-/// at once and headroom = highWater / 10, at most 32 MiB. A buffer the pool has to malloc (no
-/// free one of its size) first evicts cached buffers, largest first, until the sum fits. So
-/// the cache fills the room below the step's own peak (the backward pass reuses the forward
-/// pass's buffers, the next step the backward's), but at the peak of live tensors it holds at
-/// most the headroom: resident memory peaks near the live peak, not at live + a cache of up to
-/// `limit`. Without any headroom, every buffer the backward pass needs that is not live at the
-/// forward pass's peak would be page-faulted (zeroed by the kernel) again each step, a large
-/// share of a short step on the small nets; the headroom keeps most of those, and its 32 MiB
-/// bound keeps it small next to the large nets' peaks. Buffers from 256 KiB up are mmap-ed
+/// Policy: live + cached <= max(highWater + headroom, floor), where highWater is the most bytes
+/// ever live at once, headroom = highWater / 10 (at most 32 MiB) and floor = 512 MiB. A buffer
+/// the pool has to malloc (no free one of its size) first evicts cached buffers, largest first,
+/// until the sum fits. So the cache fills the room below the step's own peak (the backward pass
+/// reuses the forward pass's buffers, the next step the backward's), but on a large net it holds
+/// at most the headroom at the peak of live tensors: resident memory peaks near the live peak,
+/// not at live + a cache of up to `limit`. Every buffer the backward pass needs that was evicted
+/// at the forward pass's peak is page-faulted (zeroed by the kernel) again each step: a few
+/// percent of a long step, but up to half of a short one (the small CNN at 64x64: 45% more CPU
+/// time). Below the floor the pool therefore keeps what it is given, as it did before; the
+/// small nets' whole footprint is below it. Buffers from 256 KiB up are mmap-ed
 /// (glibc's threshold fixed there, instead of its dynamic one that grows to 32 MiB), so an
 /// evicted buffer goes back to the system instead of staying in a heap that grew from step to
 /// step (the expert's peak used to grow with the number of steps).
@@ -58,6 +59,8 @@ public final class BufferPool: @unchecked Sendable {
     public private(set) var highWater = 0
     /// What the cache may hold beyond the room below `highWater` (see the policy above).
     static func headroom(highWater: Int) -> Int { min(highWater / 10, 32 << 20) }
+    /// Total bytes (live + cached) below which the pool evicts nothing (tests lower it).
+    var floor = 512 << 20
     /// Bytes kept in the free lists now (memory reports).
     public var cachedBytes: Int { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return cached }
 
@@ -90,7 +93,7 @@ public final class BufferPool: @unchecked Sendable {
             return pointer
         }
         highWater = max(highWater, live)
-        let evicted = evict(toFit: highWater + Self.headroom(highWater: highWater) - live)
+        let evicted = evict(toFit: max(highWater + Self.headroom(highWater: highWater), floor) - live)
         pthread_mutex_unlock(&lock)
         for pointer in evicted { Glibc.free(pointer) }
         var raw: UnsafeMutableRawPointer?

@@ -1,14 +1,15 @@
 import Testing
 @testable import TensorCore
 
-/// The buffer pool's policy: cached + live never exceeds the most ever live plus the headroom
-/// (highWater / 10, at most 32 MiB), so the cache does not raise the peak. A private pool, not
-/// the shared one other tests allocate from at the same time.
+/// The buffer pool's policy: above its floor, cached + live never exceeds the most ever live
+/// plus the headroom (highWater / 10, at most 32 MiB), so the cache does not raise the peak; below
+/// the floor it evicts nothing. A private pool, not the shared one other tests allocate from.
 @Suite struct BufferPoolPolicyTests {
     static let mib = 1 << 20
 
     @Test func cacheIsEvictedBeforeItRaisesThePeak() {
         let pool = BufferPool()
+        pool.floor = 0
         let mib = Self.mib
         // Two 10 MiB buffers live at once: the high-water is 20 MiB; freed, both are cached.
         let a = pool.take(10 * mib), b = pool.take(10 * mib)
@@ -34,6 +35,19 @@ import Testing
         pool.give(e, byteCount: 8 * mib)
         pool.trim()
         #expect(pool.cachedBytes == 0)
+    }
+
+    /// Below the floor the same sequence evicts nothing: the cached 10 MiB buffer stays.
+    @Test func nothingIsEvictedBelowTheFloor() {
+        let pool = BufferPool()
+        pool.floor = 64 * Self.mib
+        let a = pool.take(10 * Self.mib), b = pool.take(10 * Self.mib)
+        pool.give(b, byteCount: 10 * Self.mib)
+        let d = pool.take(30 * Self.mib)
+        #expect(pool.live == 40 * Self.mib && pool.cachedBytes == 10 * Self.mib)
+        pool.give(a, byteCount: 10 * Self.mib)
+        pool.give(d, byteCount: 30 * Self.mib)
+        pool.trim()
     }
 
     @Test func headroomIsATenthOfTheHighWaterAtMost32MiB() {
