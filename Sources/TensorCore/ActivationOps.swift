@@ -101,16 +101,17 @@ public func dropout(_ x: Tensor, probability p: Double, active: Bool, channelwis
     let units = channelwise ? x.shape[0] * x.shape[1] : x.count
     let inner = channelwise ? x.count / Swift.max(units, 1) : 1
     let scale = 1 / (1 - p)
-    // Per unit (element, or feature map) the factor 0 or 1/(1-p); the backward pass applies
-    // the same factors to the gradient.
-    let factors = (0..<units).map { _ in generator.uniform() >= p ? scale : 0 }
+    // Per unit (element, or feature map) whether it is kept (factor 1/(1-p), else 0); the
+    // backward pass applies the same factors to the gradient. One byte per unit, as PyTorch's
+    // boolean mask, not the factor itself (8 bytes) for as long as the graph lives.
+    let kept = (0..<units).map { _ in generator.uniform() >= p }
     func apply(_ t: Tensor) -> Tensor {
         let out = Tensor(shape: t.shape, dtype: t.dtype, zeroed: false)
         func kernel<T: TensorScalar>(_: T.Type) {
             let src = t.pointer(T.self), dst = out.pointer(T.self)
             Parallel.forEachChunk(units, grain: Swift.max(1, 4096 / Swift.max(inner, 1))) { _, range in
                 for u in range {
-                    let f = T(factors[u])
+                    let f: T = kept[u] ? T(scale) : 0
                     if inner == 1 { dst[u] = src[u] * f; continue }
                     if f == 0 { (dst + u * inner).update(repeating: 0, count: inner); continue }
                     for k in 0..<inner { dst[u * inner + k] = src[u * inner + k] * f }

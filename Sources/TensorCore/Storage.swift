@@ -29,14 +29,20 @@ public final class Storage: @unchecked Sendable {
 
 /// Free buffers by exact size. Thread-safe.
 ///
-/// Policy: live + cached <= highWater, the most bytes ever live at once. A buffer the pool has
-/// to malloc (no free one of its size) first evicts cached buffers, largest first, until the
-/// sum fits. So the cache fills the room below the step's own peak (the backward pass reuses
-/// the forward pass's buffers, the next step the backward's) but at the peak of live tensors it
-/// is empty: resident memory peaks at the live peak, not at live + cache. Buffers from 256 KiB
-/// up are mmap-ed (glibc's threshold fixed there, instead of its dynamic one that grows to
-/// 32 MiB), so that an evicted buffer goes back to the system instead of staying in a
-/// fragmented heap that grew from step to step.
+/// Policy: live + cached <= max(highWater + headroom, floor), where highWater is the most bytes
+/// ever live at once, headroom = highWater / 10 (at most 32 MiB) and floor = 512 MiB. A buffer
+/// the pool has to malloc (no free one of its size) first evicts cached buffers, largest first,
+/// until the sum fits. So the cache fills the room below the step's own peak (the backward pass
+/// reuses the forward pass's buffers, the next step the backward's), but on a large net it holds
+/// at most the headroom at the peak of live tensors: resident memory peaks near the live peak,
+/// not at live + a cache of up to `limit`. Every buffer the backward pass needs that was evicted
+/// at the forward pass's peak is page-faulted (zeroed by the kernel) again each step: a few
+/// percent of a long step, but up to half of a short one (the small CNN at 64x64: 45% more CPU
+/// time). Below the floor the pool therefore keeps what it is given, as it did before; the
+/// small nets' whole footprint is below it. Buffers from 256 KiB up are mmap-ed
+/// (glibc's threshold fixed there, instead of its dynamic one that grows to 32 MiB), so an
+/// evicted buffer goes back to the system instead of staying in a heap that grew from step to
+/// step (the expert's peak used to grow with the number of steps).
 public final class BufferPool: @unchecked Sendable {
     public static let shared = BufferPool()
 
@@ -51,6 +57,10 @@ public final class BufferPool: @unchecked Sendable {
     public private(set) var peakLive = 0
     /// The most bytes ever live at once in this process (not reset by `resetPeak`).
     public private(set) var highWater = 0
+    /// What the cache may hold beyond the room below `highWater` (see the policy above).
+    static func headroom(highWater: Int) -> Int { min(highWater / 10, 32 << 20) }
+    /// Total bytes (live + cached) below which the pool evicts nothing (tests lower it).
+    var floor = 512 << 20
     /// Bytes kept in the free lists now (memory reports).
     public var cachedBytes: Int { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return cached }
 
@@ -83,7 +93,7 @@ public final class BufferPool: @unchecked Sendable {
             return pointer
         }
         highWater = max(highWater, live)
-        let evicted = evict(toFit: highWater - live)
+        let evicted = evict(toFit: max(highWater + Self.headroom(highWater: highWater), floor) - live)
         pthread_mutex_unlock(&lock)
         for pointer in evicted { Glibc.free(pointer) }
         var raw: UnsafeMutableRawPointer?
