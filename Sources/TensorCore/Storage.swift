@@ -30,7 +30,7 @@ public final class Storage: @unchecked Sendable {
 /// Free buffers by exact size. Thread-safe.
 ///
 /// Policy: live + cached <= max(highWater + headroom, floor), where highWater is the most bytes
-/// ever live at once, headroom = highWater / 10 (at most 32 MiB) and floor = 512 MiB. A buffer
+/// ever live at once, headroom = highWater / 10 (at most 32 MiB) and floor = 384 MiB. A buffer
 /// the pool has to malloc (no free one of its size) first evicts cached buffers, largest first,
 /// until the sum fits. So the cache fills the room below the step's own peak (the backward pass
 /// reuses the forward pass's buffers, the next step the backward's), but on a large net it holds
@@ -38,8 +38,10 @@ public final class Storage: @unchecked Sendable {
 /// not at live + a cache of up to `limit`. Every buffer the backward pass needs that was evicted
 /// at the forward pass's peak is page-faulted (zeroed by the kernel) again each step: a few
 /// percent of a long step, but up to half of a short one (the small CNN at 64x64: 45% more CPU
-/// time). Below the floor the pool therefore keeps what it is given, as it did before; the
-/// small nets' whole footprint is below it. Buffers from 256 KiB up are mmap-ed
+/// time). Below the floor the pool therefore keeps what it is given, as it did before: the
+/// small nets' whole training footprint (at most about 370 MiB) is below it, while the expert's
+/// inference (about 370 MiB live) and every large training run are bounded by the headroom.
+/// Buffers from 256 KiB up are mmap-ed
 /// (glibc's threshold fixed there, instead of its dynamic one that grows to 32 MiB), so an
 /// evicted buffer goes back to the system instead of staying in a heap that grew from step to
 /// step (the expert's peak used to grow with the number of steps).
@@ -60,7 +62,7 @@ public final class BufferPool: @unchecked Sendable {
     /// What the cache may hold beyond the room below `highWater` (see the policy above).
     static func headroom(highWater: Int) -> Int { min(highWater / 10, 32 << 20) }
     /// Total bytes (live + cached) below which the pool evicts nothing (tests lower it).
-    var floor = 512 << 20
+    var floor = 384 << 20
     /// Bytes kept in the free lists now (memory reports).
     public var cachedBytes: Int { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return cached }
 
