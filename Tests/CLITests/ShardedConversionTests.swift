@@ -140,8 +140,14 @@ import TestSupport
         #expect(try Self.runConcurrently([sharded + ["--shard", "2/3"], sharded + ["--shard", "3/3"]]) == [0, 0])
 
         // Part 1 alone: killed once its first record is saved.
+        // Committed records only: a record is written to a temporary file in the same folder
+        // (`AtomicFile.temporaryPrefix`, ".tmp-") and renamed; counting that file killed the
+        // part before its first record existed (the rerun then reused none).
         let records = state.appendingPathComponent("phantom-echo-a/records")
-        let before = try FileManager.default.contentsOfDirectory(atPath: records.path).count
+        func saved() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: records.path)) ?? []).filter { !$0.hasPrefix(".tmp-") }.count
+        }
+        let before = saved()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Binary.medcil())
         process.arguments = sharded + ["--shard", "1/3", "--threads", "1", "--progress", "off"]
@@ -149,7 +155,6 @@ import TestSupport
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        func saved() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: records.path)) ?? []).count }
         while process.isRunning && saved() <= before { usleep(5_000) }
         let killedWhileRunning = process.isRunning
         kill(process.processIdentifier, SIGKILL)
