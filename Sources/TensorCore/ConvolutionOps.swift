@@ -13,6 +13,8 @@ struct ConvPlan {
     let outChannels: Int
     /// Images per GEMM.
     let group: Int
+    /// Whether single images go band by band (a column matrix larger than a band, not pointwise).
+    let banded: Bool
     /// The gather table for images unfolded whole with short or strided rows (see `GatherTable`).
     let gather: GatherTable?
 
@@ -31,7 +33,7 @@ struct ConvPlan {
         // Aim for at least ~2048 columns per GEMM, without starving a thread of images.
         let perThread = Swift.max(1, (batch + Parallel.threads - 1) / Parallel.threads)
         group = Swift.max(1, Swift.min(perThread, 2048 / Swift.max(geometry.positions, 1)))
-        let banded = group == 1 && !geometry.isPointwise && geometry.patch * geometry.positions > bandBudget
+        banded = group == 1 && !geometry.isPointwise && geometry.patch * geometry.positions > bandBudget
         gather = !banded && GatherTable.preferred(geometry) ? GatherTable(geometry) : nil
     }
 
@@ -76,8 +78,7 @@ struct ConvPlan {
         return stride(from: 0, to: outH, by: rowsPerBand).map { $0..<Swift.min(outH, $0 + rowsPerBand) }
     }
 
-    /// Whether single images go band by band (a column matrix larger than a band, not pointwise).
-    var banded: Bool { group == 1 && !geometry.isPointwise && patch * positions > bandBudget }
+
 
     /// Image ranges per thread, then groups within: (first image, images in the group).
     func forEachGroup(_ body: (_ chunk: Int, _ first: Int, _ count: Int) -> Void) {

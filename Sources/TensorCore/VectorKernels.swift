@@ -172,37 +172,6 @@ enum VectorKernels {
 }
 
 extension VectorKernels {
-    /// (sum g', sum g' * (x - mean)) with g' = y > 0 ? g : 0 (ReLU after the normalisation).
-    @inline(__always)
-    static func maskedGradientMoments(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ mean: Float, _ n: Int) -> (Float, Float) {
-        var s = V(repeating: 0), t = s
-        let m = V(repeating: mean), zero = V(repeating: 0)
-        var i = 0
-        while i &+ width <= n {
-            let gv = load(g + i).replacing(with: zero, where: load(y + i) .<= zero)
-            s += gv
-            t += gv * (load(x + i) - m)
-            i &+= width
-        }
-        var a = s.sum(), b = t.sum()
-        while i < n { let gv = y[i] > 0 ? g[i] : 0; a += gv; b += gv * (x[i] - mean); i &+= 1 }
-        return (a, b)
-    }
-
-    /// d = a * (g' - b - (x - mean) * c) with g' = y > 0 ? g : 0.
-    @inline(__always)
-    static func maskedNormalizationBackward(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
-                                            _ d: UnsafeMutablePointer<Float>, a: Float, b: Float, c: Float, mean: Float, _ n: Int) {
-        var i = 0
-        let va = V(repeating: a), vb = V(repeating: b), vc = V(repeating: c), m = V(repeating: mean), zero = V(repeating: 0)
-        while i &+ width <= n {
-            let gv = load(g + i).replacing(with: zero, where: load(y + i) .<= zero)
-            store(va * (gv - vb - (load(x + i) - m) * vc), d + i)
-            i &+= width
-        }
-        while i < n { let gv = y[i] > 0 ? g[i] : 0; d[i] = a * (gv - b - (x[i] - mean) * c); i &+= 1 }
-    }
-
     /// The mask of a ReLU whose input was v = a x + b (+ r), recomputed from x (and r) with the
     /// forward pass's operations (`affineReLU`, `affineAddReLU`), so v > 0 exactly where the
     /// forward output y = max(v, 0) was positive: BatchNorm+ReLU's backward needs neither y
@@ -219,7 +188,7 @@ extension VectorKernels {
         return r.map { v + $0[i] } ?? v
     }
 
-    /// `maskedGradientMoments` with the mask from a x + b (+ r) > 0 (see `reluPre`).
+    /// (sum g', sum g' * (x - mean)) with g' = g where the ReLU's input a x + b (+ r) > 0 (see `reluPre`).
     @inline(__always)
     static func reluGradientMoments(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ r: UnsafePointer<Float>?, scale: Float, shift: Float,
                                     _ mean: Float, _ n: Int) -> (Float, Float) {
@@ -237,7 +206,7 @@ extension VectorKernels {
         return (a, b)
     }
 
-    /// `maskedNormalizationBackward` with the mask from a x + b (+ r) > 0 (see `reluPre`).
+    /// d = a * (g' - b - (x - mean) * c), g' as in `reluGradientMoments`.
     @inline(__always)
     static func reluNormalizationBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ r: UnsafePointer<Float>?,
                                           _ d: UnsafeMutablePointer<Float>, scale: Float, shift: Float,
