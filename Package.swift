@@ -93,7 +93,7 @@ let package = Package(
         .target(name: "Workflows", dependencies: ["Phantoms", "Ingest", "Incremental", "ClassIncremental", "Segmentation", "Datasets", "DataLoading",
                                                   "TensorCore", "Metrics", "Training", "Console", "Support"]),
 
-        .target(name: "Benchmarks", dependencies: ["Incremental", "NeuralNet", "TensorCore", "Console"]),
+        .target(name: "Benchmarks", dependencies: ["Incremental", "NeuralNet", "TensorCore", "Console", "Metrics"]),
 
         // Commands and the executable
         .target(name: "Commands", dependencies: [

@@ -20,6 +20,10 @@ public struct NetMeasurement: Codable, Sendable {
     public var imagesPerSecond: Double
     public var secondsPerStep: Double
     public var peakRSSMegabytes: Double
+    /// The most tensor bytes ever live at once in the child (`BufferPool.highWater`): the part of
+    /// the peak that is the net's own, without the pool's cache and the process's code and
+    /// libraries.
+    public var liveHighWaterMegabytes: Double
     /// Thread-seconds inside GEMM and the FLOPs the GEMMs did over the timed steps.
     public var gemmThreadSeconds: Double
     public var gemmFlops: Double
@@ -58,7 +62,8 @@ public struct NetMeasurement: Codable, Sendable {
         GEMM.profiling = false
         let profile = GEMM.profile
         return NetMeasurement(net: net.rawValue, mode: mode, imagesPerSecond: Double(net.batch) / seconds, secondsPerStep: seconds,
-                              peakRSSMegabytes: Double(PeakMemory.residentKiB()) / 1024, gemmThreadSeconds: profile.seconds,
+                              peakRSSMegabytes: Double(PeakMemory.residentKiB()) / 1024,
+                              liveHighWaterMegabytes: Double(BufferPool.shared.highWater) / 1048576, gemmThreadSeconds: profile.seconds,
                               gemmFlops: profile.flops, threads: threads)
     }
 }

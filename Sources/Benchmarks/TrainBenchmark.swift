@@ -12,15 +12,21 @@ public struct TrainBenchmark {
     public var steps: Int
     public var warmup: Int
     public var threads: Int
+    /// Runs of each net and mode per side (`netTables`): timings on a shared machine swing from
+    /// run to run, on both sides, so one run is a sample, not a measurement.
+    public var runs: Int
     /// The medcil executable (children run `medcil bench train --child NET --mode MODE ...`).
     public var executable: String
     public var python: String
     /// python/peers/train_torch.py.
     public var peer: URL
+    /// Progress of `netTables`, one unit per child process.
+    public var progress: ProgressReporter.Mode
 
-    public init(nets: [BenchNet], steps: Int, warmup: Int, threads: Int, executable: String, python: String, peer: URL) {
-        (self.nets, self.steps, self.warmup, self.threads) = (nets, steps, warmup, threads)
-        (self.executable, self.python, self.peer) = (executable, python, peer)
+    public init(nets: [BenchNet], steps: Int, warmup: Int, threads: Int, runs: Int = 1, executable: String, python: String, peer: URL,
+                progress: ProgressReporter.Mode = .off) {
+        (self.nets, self.steps, self.warmup, self.threads, self.runs) = (nets, steps, warmup, threads, runs)
+        (self.executable, self.python, self.peer, self.progress) = (executable, python, peer, progress)
     }
 
     /// The arguments of the child process that measures `net` in `mode` and prints its JSON.
@@ -34,34 +40,46 @@ public struct TrainBenchmark {
     // MARK: - nets
 
     /// The training table (nets that train) and the inference table (every net in evaluation
-    /// mode, expert-112-nmd with its hooks), with `sgemmPeak` for the GEMM columns.
+    /// mode, expert-112-nmd with its hooks), with `sgemmPeak` for the GEMM columns. Each net and
+    /// mode runs `runs` times per side, MedCIL and PyTorch alternating (which side goes first
+    /// alternates too, so a drift in the machine's speed meets both alike); with several runs
+    /// the cells are mean ± sd over them and the ratios are over the paired runs.
     public func netTables(sgemmPeak: Double) throws -> (training: TextTable, inference: TextTable) {
-        var training = TextTable(header: ["net", "medcil img/s", "pytorch img/s", "ratio", "medcil MB", "pytorch MB", "MB ratio",
-                                          "GEMM share", "GEMM GFLOP/s", "of peak"], rightAligned: Set(1...9))
-        var inference = TextTable(header: ["net (eval, no grad)", "medcil img/s", "pytorch img/s", "ratio", "medcil MB", "pytorch MB",
-                                           "MB ratio", "GEMM share", "GEMM GFLOP/s", "of peak"], rightAligned: Set(1...9))
-        for mode in BenchMode.allCases {
-            for net in nets where mode == .inference || net.trains {
-                let ours = try Subprocess.run(executable, childArguments(net, mode))
-                guard ours.status == 0 else { throw BenchmarkError(message: "MedCIL \(net.rawValue) \(mode.rawValue) failed: \(ours.output.suffix(600))") }
-                let m = try PeerResults.decode(NetMeasurement.self, from: ours.output, what: "MedCIL \(net.rawValue) \(mode.rawValue)")
-                let theirs = try Subprocess.run(python, [peer.path, net.rawValue, "--mode", mode.rawValue, "--steps", String(steps),
-                                                         "--warmup", String(warmup)] + peerCommon)
-                let t = theirs.status == 0 ? try? PeerResults.decode(PeerResults.NetRow.self, from: theirs.output, what: "PyTorch") : nil
-                if t == nil { FileHandle.standardError.write(Data("PyTorch peer, \(net.rawValue) \(mode.rawValue): \(theirs.output.suffix(400))\n".utf8)) }
-                let wall = m.secondsPerStep * Double(steps)
-                let share = m.gemmThreadSeconds / max(wall * Double(threads), 1e-9)
-                let gflops = m.gemmFlops / max(wall, 1e-9) / 1e9
-                let row = [net.summary, Self.rate(m.imagesPerSecond), t.map { Self.rate($0.images_per_second) } ?? "n/a",
-                           t.map { String(format: "%.2fx", m.imagesPerSecond / $0.images_per_second) } ?? "n/a",
-                           String(format: "%.0f", m.peakRSSMegabytes), t.map { String(format: "%.0f", $0.peak_rss_mb) } ?? "n/a",
-                           t.map { String(format: "%.2fx", m.peakRSSMegabytes / $0.peak_rss_mb) } ?? "n/a",
-                           String(format: "%.0f%%", 100 * share), String(format: "%.0f", gflops),
-                           String(format: "%.0f%%", 100 * gflops / max(sgemmPeak, 1e-9))]
-                if mode == .train { training.add(row) } else { inference.add(row) }
+        let header = ["medcil img/s", "pytorch img/s", "ratio", "medcil MB", "pytorch MB", "MB ratio", "GEMM share", "GEMM GFLOP/s", "of peak"]
+        var training = TextTable(header: ["net"] + header, rightAligned: Set(1...9))
+        var inference = TextTable(header: ["net (eval, no grad)"] + header, rightAligned: Set(1...9))
+        let jobs = BenchMode.allCases.flatMap { mode in nets.filter { mode == .inference || $0.trains }.map { (net: $0, mode: mode) } }
+        let reporter = ProgressReporter(label: "bench train", total: jobs.count * runs * 2, unit: "runs", mode: progress)
+        for (net, mode) in jobs {
+            var pairs: [NetRunPair] = []
+            for run in 0..<runs {
+                var ours: NetMeasurement?, theirs: PeerResults.NetRow?
+                for side in run % 2 == 0 ? [0, 1] : [1, 0] {
+                    if side == 0 { ours = try measureOurs(net, mode) } else { theirs = measurePeer(net, mode) }
+                    reporter.advance()
+                }
+                pairs.append(NetRunPair(ours: ours!, theirs: theirs.map { NetRunPair.Peer(imagesPerSecond: $0.images_per_second, peakMegabytes: $0.peak_rss_mb) }))
             }
+            let row = [net.summary] + NetRunPair.cells(pairs, steps: steps, threads: threads, sgemmPeak: sgemmPeak)
+            if mode == .train { training.add(row) } else { inference.add(row) }
         }
+        reporter.finish()
         return (training, inference)
+    }
+
+    private func measureOurs(_ net: BenchNet, _ mode: BenchMode) throws -> NetMeasurement {
+        let ours = try Subprocess.run(executable, childArguments(net, mode))
+        guard ours.status == 0 else { throw BenchmarkError(message: "MedCIL \(net.rawValue) \(mode.rawValue) failed: \(ours.output.suffix(600))") }
+        return try PeerResults.decode(NetMeasurement.self, from: ours.output, what: "MedCIL \(net.rawValue) \(mode.rawValue)")
+    }
+
+    /// The peer's row, or nil (its output on standard error) when it failed: the table says n/a.
+    private func measurePeer(_ net: BenchNet, _ mode: BenchMode) -> PeerResults.NetRow? {
+        let arguments = [peer.path, net.rawValue, "--mode", mode.rawValue, "--steps", String(steps), "--warmup", String(warmup)] + peerCommon
+        guard let theirs = try? Subprocess.run(python, arguments) else { return nil }
+        let row = theirs.status == 0 ? try? PeerResults.decode(PeerResults.NetRow.self, from: theirs.output, what: "PyTorch") : nil
+        if row == nil { FileHandle.standardError.write(Data("PyTorch peer, \(net.rawValue) \(mode.rawValue): \(theirs.output.suffix(400))\n".utf8)) }
+        return row
     }
 
     static func rate(_ value: Double) -> String { String(format: value >= 100 ? "%.0f" : "%.1f", value) }

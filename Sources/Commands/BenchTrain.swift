@@ -14,8 +14,8 @@ struct BenchTrain: ParsableCommand {
         commandName: "train",
         abstract: "Training and inference images/s, per-layer convolution GFLOP/s and memory, against PyTorch on the CPU.",
         discussion: """
-        Each net runs in its own process (so that peak memory is its own), first MedCIL, then the PyTorch peer \
-        (python/peers/train_torch.py with the identical nets from torch_models.py) with the same thread \
+        Each net runs in its own process (so that peak memory is its own), MedCIL and the PyTorch peer \
+        (python/peers/train_torch.py with the identical nets from torch_models.py) in turn, with the same thread \
         count, on synthetic data: training steps (forward, cross-entropy, backward, SGD with momentum), then \
         evaluation-mode forward passes without gradients (PyTorch: model.eval() and torch.inference_mode()). Prints \
         img/s, the ratio MedCIL/PyTorch (above 1.00x: MedCIL is faster), peak resident memory and its ratio, the share \
@@ -24,7 +24,9 @@ struct BenchTrain: ParsableCommand {
         1x112x112, batch 32); expert-112-nmd is its evaluation-mode feature export (logits, pooled features and the 17 \
         NMD signatures from forward hooks). --layers times every distinct convolution shape of the nets instead \
         (forward, backward-data, backward-weight; median of the repeats); --memory prints where a training step's \
-        memory goes.
+        memory goes. --runs N runs every net N times per side, alternating which side goes first, and prints \
+        img/s and the ratios as mean ± sd over the runs: timings on a shared machine swing from run to run, on \
+        both sides, so a single run's ratio is a sample.
         """
     )
 
@@ -36,6 +38,9 @@ struct BenchTrain: ParsableCommand {
 
     @Option(help: "Warm-up steps per net (with --layers: per pass).")
     var warmup: Int = 2
+
+    @Option(help: "Runs of each net per side, MedCIL and PyTorch alternating; with more than one, img/s and ratios are mean ± sd over the runs (one run is a sample: timings on a shared machine swing from run to run).")
+    var runs: Int = 1
 
     @Flag(help: "About a minute per table: fewer steps.")
     var quick = false
@@ -59,6 +64,8 @@ struct BenchTrain: ParsableCommand {
 
     func validate() throws {
         guard steps >= 1, warmup >= 0 else { throw ValidationError("--steps must be at least 1 and --warmup at least 0") }
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard runs == 1 || !(layers || memory) else { throw ValidationError("--runs applies to the net tables, not to --layers or --memory") }
         guard !(layers && memory) else { throw ValidationError("--layers and --memory are separate runs; pick one") }
         if mode == .train, let child, !child.trains { throw ValidationError("\(child.rawValue) is measured in --mode inference only") }
     }
@@ -73,9 +80,9 @@ struct BenchTrain: ParsableCommand {
             print(String(decoding: json, as: UTF8.self))
             return
         }
-        let benchmark = TrainBenchmark(nets: nets, steps: timed, warmup: warm, threads: threads,
+        let benchmark = TrainBenchmark(nets: nets, steps: timed, warmup: warm, threads: threads, runs: runs,
                                        executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
-                                       python: python, peer: try PeerScript.path(named: "train_torch.py"))
+                                       python: python, peer: try PeerScript.path(named: "train_torch.py"), progress: shared.progress.mode)
         let peak = sgemmPeak()
         print("medcil bench train: \(threads) thread\(threads == 1 ? "" : "s"); sgemm peak \(Int(peak)) GFLOP/s")
         print(BLASCore.selection.summary)
@@ -86,7 +93,7 @@ struct BenchTrain: ParsableCommand {
         } else if memory {
             print(try benchmark.memoryReport())
         } else {
-            print("\(warm) warm-up + \(timed) timed steps per net")
+            print("\(warm) warm-up + \(timed) timed steps per net" + (runs > 1 ? "; \(runs) runs per net and side, alternating (mean ± sd over the runs; ratios per run)" : ""))
             let tables = try benchmark.netTables(sgemmPeak: peak)
             print("training:\n" + tables.training.render())
             print("\ninference:\n" + tables.inference.render())
