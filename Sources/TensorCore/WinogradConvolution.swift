@@ -113,9 +113,20 @@ struct WinogradPlan {
                 // All four input rows inside the image: combine them straight into the lines
                 // (the same operations as below, without first copying the rows).
                 let d0 = image + (2 &* ty &- 1) &* width, d1 = d0 + width, d2 = d1 + width, d3 = d2 + width
-                for x in 0..<width {
+                // Eight columns at a time (written out: the compiler cannot prove that the lines
+                // and the image rows do not overlap, and left this loop scalar).
+                var x = 0
+                while x &+ 8 <= width {
+                    let a = WinogradSIMD.load8(d0 + x), b = WinogradSIMD.load8(d1 + x)
+                    let e = WinogradSIMD.load8(d2 + x), f = WinogradSIMD.load8(d3 + x)
+                    WinogradSIMD.store8(a - e, l0 + (x &+ 1)); WinogradSIMD.store8(b + e, l1 + (x &+ 1))
+                    WinogradSIMD.store8(e - b, l2 + (x &+ 1)); WinogradSIMD.store8(b - f, l3 + (x &+ 1))
+                    x &+= 8
+                }
+                while x < width {
                     let a = d0[x], b = d1[x], e = d2[x], f = d3[x]
                     l0[x &+ 1] = a - e; l1[x &+ 1] = b + e; l2[x &+ 1] = e - b; l3[x &+ 1] = b - f
+                    x &+= 1
                 }
                 let tail = lineWidth &- 1 &- width
                 l0[0] = 0; l1[0] = 0; l2[0] = 0; l3[0] = 0
@@ -139,6 +150,27 @@ struct WinogradPlan {
                     WinogradSIMD.store8(e - b, o + (2 &* stride16 &+ tx))
                     WinogradSIMD.store8(b - f, o + (3 &* stride16 &+ tx))
                     tx &+= 8
+                }
+                // Four, then two tiles at a time on small maps (8x8: four tiles a row, 4x4: two).
+                while tx &+ 4 <= tilesW {
+                    let p = 2 &* tx
+                    let lo = WinogradSIMD.load8(t + p), hi = WinogradSIMD.load8(t + (p &+ 2))
+                    let a = lo.evenHalf, b = lo.oddHalf, e = hi.evenHalf, f = hi.oddHalf
+                    WinogradSIMD.store4(a - e, o + tx)
+                    WinogradSIMD.store4(b + e, o + (stride16 &+ tx))
+                    WinogradSIMD.store4(e - b, o + (2 &* stride16 &+ tx))
+                    WinogradSIMD.store4(b - f, o + (3 &* stride16 &+ tx))
+                    tx &+= 4
+                }
+                while tx &+ 2 <= tilesW {
+                    let p = 2 &* tx
+                    let lo = WinogradSIMD.load4(t + p), hi = WinogradSIMD.load4(t + (p &+ 2))
+                    let a = lo.evenHalf, b = lo.oddHalf, e = hi.evenHalf, f = hi.oddHalf
+                    WinogradSIMD.store2(a - e, o + tx)
+                    WinogradSIMD.store2(b + e, o + (stride16 &+ tx))
+                    WinogradSIMD.store2(e - b, o + (2 &* stride16 &+ tx))
+                    WinogradSIMD.store2(b - f, o + (3 &* stride16 &+ tx))
+                    tx &+= 2
                 }
                 while tx < tilesW {
                     let p = 2 &* tx
@@ -169,9 +201,17 @@ struct WinogradPlan {
             }
         }
         let l0 = lines, l1 = lines + lineWidth, l2 = lines + 2 &* lineWidth, l3 = lines + 3 &* lineWidth
-        for p in 0..<lineWidth {
+        var p = 0
+        while p &+ 8 <= lineWidth {
+            let d0 = WinogradSIMD.load8(l0 + p), d1 = WinogradSIMD.load8(l1 + p), d2 = WinogradSIMD.load8(l2 + p), d3 = WinogradSIMD.load8(l3 + p)
+            WinogradSIMD.store8(d0 - d2, l0 + p); WinogradSIMD.store8(d1 + d2, l1 + p)
+            WinogradSIMD.store8(d2 - d1, l2 + p); WinogradSIMD.store8(d1 - d3, l3 + p)
+            p &+= 8
+        }
+        while p < lineWidth {
             let d0 = l0[p], d1 = l1[p], d2 = l2[p], d3 = l3[p]
             l0[p] = d0 - d2; l1[p] = d1 + d2; l2[p] = d2 - d1; l3[p] = d1 - d3
+            p &+= 1
         }
     }
 
@@ -208,6 +248,39 @@ struct WinogradPlan {
                 }
                 tx &+= 8
             }
+            // Four, then two tiles at a time on small maps.
+            while 2 &* (tx &+ 4) <= width {
+                @inline(__always) func at(_ k: Int) -> SIMD4<T> { WinogradSIMD.load4(src + (k &* stride16 &+ tx)) }
+                let s00 = at(0) + at(4) + at(8), s10 = at(4) - at(8) - at(12)
+                let s01 = at(1) + at(5) + at(9), s11 = at(5) - at(9) - at(13)
+                let s02 = at(2) + at(6) + at(10), s12 = at(6) - at(10) - at(14)
+                let s03 = at(3) + at(7) + at(11), s13 = at(7) - at(11) - at(15)
+                let x = 2 &* tx
+                var row = SIMD8<T>()
+                row.evenHalf = s00 + s01 + s02 + shift; row.oddHalf = s01 - s02 - s03 + shift
+                WinogradSIMD.store8(row, top + x)
+                if hasBottom {
+                    row.evenHalf = s10 + s11 + s12 + shift; row.oddHalf = s11 - s12 - s13 + shift
+                    WinogradSIMD.store8(row, bottom + x)
+                }
+                tx &+= 4
+            }
+            while 2 &* (tx &+ 2) <= width {
+                @inline(__always) func at(_ k: Int) -> SIMD2<T> { WinogradSIMD.load2(src + (k &* stride16 &+ tx)) }
+                let s00 = at(0) + at(4) + at(8), s10 = at(4) - at(8) - at(12)
+                let s01 = at(1) + at(5) + at(9), s11 = at(5) - at(9) - at(13)
+                let s02 = at(2) + at(6) + at(10), s12 = at(6) - at(10) - at(14)
+                let s03 = at(3) + at(7) + at(11), s13 = at(7) - at(11) - at(15)
+                let x = 2 &* tx
+                var row = SIMD4<T>()
+                row.evenHalf = s00 + s01 + s02 + shift; row.oddHalf = s01 - s02 - s03 + shift
+                WinogradSIMD.store4(row, top + x)
+                if hasBottom {
+                    row.evenHalf = s10 + s11 + s12 + shift; row.oddHalf = s11 - s12 - s13 + shift
+                    WinogradSIMD.store4(row, bottom + x)
+                }
+                tx &+= 2
+            }
             while tx < tilesW {
                 @inline(__always) func at(_ k: Int) -> T { src[k &* stride16 &+ tx] }
                 // s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 over the rows of the 4x4 block.
@@ -242,12 +315,13 @@ struct WinogradPlan {
             let out = dm + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
             // q = A g: rows (g0, g0 + g1, g0 - g1, -g1) of the 2x2 tile; then dM = q Aᵀ alike
             // along the columns.
-            @inline(__always) func spread(_ tx: Int, _ i: Int, _ a: SIMD8<T>, _ b: SIMD8<T>) {
-                let o = out + ((4 &* i) &* stride16 &+ tx)
-                WinogradSIMD.store8(a, o)
-                WinogradSIMD.store8(a + b, o + stride16)
-                WinogradSIMD.store8(a - b, o + 2 &* stride16)
-                WinogradSIMD.store8(.zero - b, o + 3 &* stride16)
+            @inline(__always) func spread<V: SIMD>(_ tx: Int, _ i: Int, _ a: V, _ b: V) where V.Scalar == T {
+                let o = UnsafeMutableRawPointer(out + ((4 &* i) &* stride16 &+ tx))
+                let step = stride16 &* MemoryLayout<T>.stride
+                o.storeBytes(of: a, as: V.self)
+                o.storeBytes(of: a + b, toByteOffset: step, as: V.self)
+                o.storeBytes(of: a - b, toByteOffset: 2 &* step, as: V.self)
+                o.storeBytes(of: .zero - b, toByteOffset: 3 &* step, as: V.self)
             }
             @inline(__always) func spread(_ tx: Int, _ i: Int, _ a: T, _ b: T) {
                 let o = out + ((4 &* i) &* stride16 &+ tx)
@@ -266,6 +340,27 @@ struct WinogradPlan {
                 spread(tx, 2, g00 - g10, g01 - g11)
                 spread(tx, 3, .zero - g10, .zero - g11)
                 tx &+= 8
+            }
+            // Four, then two tiles at a time on small maps.
+            while 2 &* (tx &+ 4) <= width {
+                let upper = WinogradSIMD.load8(top + 2 &* tx)
+                let lower = hasBottom ? WinogradSIMD.load8(top + (width &+ 2 &* tx)) : SIMD8<T>()
+                let g00 = upper.evenHalf, g01 = upper.oddHalf, g10 = lower.evenHalf, g11 = lower.oddHalf
+                spread(tx, 0, g00, g01)
+                spread(tx, 1, g00 + g10, g01 + g11)
+                spread(tx, 2, g00 - g10, g01 - g11)
+                spread(tx, 3, .zero - g10, .zero - g11)
+                tx &+= 4
+            }
+            while 2 &* (tx &+ 2) <= width {
+                let upper = WinogradSIMD.load4(top + 2 &* tx)
+                let lower = hasBottom ? WinogradSIMD.load4(top + (width &+ 2 &* tx)) : SIMD4<T>()
+                let g00 = upper.evenHalf, g01 = upper.oddHalf, g10 = lower.evenHalf, g11 = lower.oddHalf
+                spread(tx, 0, g00, g01)
+                spread(tx, 1, g00 + g10, g01 + g11)
+                spread(tx, 2, g00 - g10, g01 - g11)
+                spread(tx, 3, .zero - g10, .zero - g11)
+                tx &+= 2
             }
             while tx < tilesW {
                 let x = 2 &* tx
@@ -409,6 +504,18 @@ enum WinogradSIMD {
     }
     @inline(__always) static func store8<T: TensorScalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<T>.self)
+    }
+    @inline(__always) static func load4<T: TensorScalar>(_ p: UnsafePointer<T>) -> SIMD4<T> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD4<T>.self)
+    }
+    @inline(__always) static func store4<T: TensorScalar>(_ v: SIMD4<T>, _ p: UnsafeMutablePointer<T>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<T>.self)
+    }
+    @inline(__always) static func load2<T: TensorScalar>(_ p: UnsafePointer<T>) -> SIMD2<T> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD2<T>.self)
+    }
+    @inline(__always) static func store2<T: TensorScalar>(_ v: SIMD2<T>, _ p: UnsafeMutablePointer<T>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD2<T>.self)
     }
 }
 

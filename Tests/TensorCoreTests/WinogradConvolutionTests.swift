@@ -20,8 +20,11 @@ import Testing
 
     /// Output, input gradient and weight gradient equal the im2col path's in float64 (to
     /// rounding, 1e-12 relative), with units of `columns` tiles: several per thread, units that
-    /// end inside an image and units that span images; odd image sizes.
-    @Test(arguments: [([40, 3, 9, 7], 12), ([3, 17, 30, 33], 64), ([64, 20, 2, 2], 5), ([5, 4, 6, 6], nil)])
+    /// end inside an image and units that span images; odd image sizes; rows of tiles that the
+    /// transforms take 8, 4, 2 and 1 at a time (widths 33, 12, 14, 8, 4: 17 = 8 + 8 + 1, 6 = 4 + 2,
+    /// 7 = 4 + 2 + 1, 4 and 2 tiles).
+    @Test(arguments: [([40, 3, 9, 7], 12), ([3, 17, 30, 33], 64), ([64, 20, 2, 2], 5), ([5, 4, 6, 6], nil),
+                      ([3, 5, 8, 12], nil), ([2, 6, 9, 14], 9), ([4, 7, 8, 8], nil), ([6, 16, 4, 4], 3)])
     func matchesIm2col(shape: [Int], columns: Int?) {
         let out = 18
         let x = randomInput(shape, seed: 63), w = randomInput([out, shape[1], 3, 3], seed: 64), b = randomInput([out], seed: 65)
