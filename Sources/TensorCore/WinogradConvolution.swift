@@ -138,40 +138,26 @@ struct WinogradPlan {
             for i in 0..<4 {
                 let t = lines + i &* lineWidth
                 let o = out + (4 &* i) &* stride16
-                // Eight tiles at a time: tile tx reads t[2tx ... 2tx + 3], the even and odd
-                // lanes of two 16-wide loads.
-                var tx = 0
-                while tx &+ 8 <= tilesW {
-                    let p = 2 &* tx
-                    let lo = WinogradSIMD.load16(t + p), hi = WinogradSIMD.load16(t + (p &+ 2))
-                    let a = lo.evenHalf, b = lo.oddHalf, e = hi.evenHalf, f = hi.oddHalf
-                    WinogradSIMD.store8(a - e, o + tx)
-                    WinogradSIMD.store8(b + e, o + (stride16 &+ tx))
-                    WinogradSIMD.store8(e - b, o + (2 &* stride16 &+ tx))
-                    WinogradSIMD.store8(b - f, o + (3 &* stride16 &+ tx))
-                    tx &+= 8
+                // Tile tx reads t[2tx ... 2tx + 3]: the even and odd lanes of two loads of W give
+                // W.Half.scalarCount tiles at once; eight, then four and two on small maps (8x8
+                // maps have four tiles a row, 4x4 two), then one.
+                @inline(__always) func tiles<W: SIMDHalves>(_: W.Type, from start: Int) -> Int where W.Scalar == T {
+                    var tx = start
+                    while tx &+ W.Half.scalarCount <= tilesW {
+                        let p = 2 &* tx
+                        let lo = WinogradSIMD.load(W.self, t + p), hi = WinogradSIMD.load(W.self, t + (p &+ 2))
+                        let a = lo.evenHalf, b = lo.oddHalf, e = hi.evenHalf, f = hi.oddHalf
+                        WinogradSIMD.store(a - e, o + tx)
+                        WinogradSIMD.store(b + e, o + (stride16 &+ tx))
+                        WinogradSIMD.store(e - b, o + (2 &* stride16 &+ tx))
+                        WinogradSIMD.store(b - f, o + (3 &* stride16 &+ tx))
+                        tx &+= W.Half.scalarCount
+                    }
+                    return tx
                 }
-                // Four, then two tiles at a time on small maps (8x8: four tiles a row, 4x4: two).
-                while tx &+ 4 <= tilesW {
-                    let p = 2 &* tx
-                    let lo = WinogradSIMD.load8(t + p), hi = WinogradSIMD.load8(t + (p &+ 2))
-                    let a = lo.evenHalf, b = lo.oddHalf, e = hi.evenHalf, f = hi.oddHalf
-                    WinogradSIMD.store4(a - e, o + tx)
-                    WinogradSIMD.store4(b + e, o + (stride16 &+ tx))
-                    WinogradSIMD.store4(e - b, o + (2 &* stride16 &+ tx))
-                    WinogradSIMD.store4(b - f, o + (3 &* stride16 &+ tx))
-                    tx &+= 4
-                }
-                while tx &+ 2 <= tilesW {
-                    let p = 2 &* tx
-                    let lo = WinogradSIMD.load4(t + p), hi = WinogradSIMD.load4(t + (p &+ 2))
-                    let a = lo.evenHalf, b = lo.oddHalf, e = hi.evenHalf, f = hi.oddHalf
-                    WinogradSIMD.store2(a - e, o + tx)
-                    WinogradSIMD.store2(b + e, o + (stride16 &+ tx))
-                    WinogradSIMD.store2(e - b, o + (2 &* stride16 &+ tx))
-                    WinogradSIMD.store2(b - f, o + (3 &* stride16 &+ tx))
-                    tx &+= 2
-                }
+                var tx = tiles(SIMD16<T>.self, from: 0)
+                tx = tiles(SIMD8<T>.self, from: tx)
+                tx = tiles(SIMD4<T>.self, from: tx)
                 while tx < tilesW {
                     let p = 2 &* tx
                     let a = t[p], b = t[p &+ 1], e = t[p &+ 2], f = t[p &+ 3]
@@ -230,57 +216,31 @@ struct WinogradPlan {
             let hasBottom = 2 &* ty &+ 1 < height
             let bottom = top + width
             let src = m + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
-            // Eight tiles at a time while all their 16 output columns lie inside the image.
-            var tx = 0
-            while 2 &* (tx &+ 8) <= width {
-                @inline(__always) func at(_ k: Int) -> SIMD8<T> { WinogradSIMD.load8(src + (k &* stride16 &+ tx)) }
-                let s00 = at(0) + at(4) + at(8), s10 = at(4) - at(8) - at(12)
-                let s01 = at(1) + at(5) + at(9), s11 = at(5) - at(9) - at(13)
-                let s02 = at(2) + at(6) + at(10), s12 = at(6) - at(10) - at(14)
-                let s03 = at(3) + at(7) + at(11), s13 = at(7) - at(11) - at(15)
-                let x = 2 &* tx
-                var row = SIMD16<T>()
-                row.evenHalf = s00 + s01 + s02 + shift; row.oddHalf = s01 - s02 - s03 + shift
-                WinogradSIMD.store16(row, top + x)
-                if hasBottom {
-                    row.evenHalf = s10 + s11 + s12 + shift; row.oddHalf = s11 - s12 - s13 + shift
-                    WinogradSIMD.store16(row, bottom + x)
+            // W.Half.scalarCount tiles at a time while all their output columns lie inside the
+            // image (eight, then four and two on small maps), then one.
+            @inline(__always) func tiles<W: SIMDHalves>(_: W.Type, from start: Int) -> Int where W.Scalar == T {
+                var tx = start
+                while 2 &* (tx &+ W.Half.scalarCount) <= width {
+                    @inline(__always) func at(_ k: Int) -> W.Half { WinogradSIMD.load(W.Half.self, src + (k &* stride16 &+ tx)) }
+                    let s00 = at(0) + at(4) + at(8), s10 = at(4) - at(8) - at(12)
+                    let s01 = at(1) + at(5) + at(9), s11 = at(5) - at(9) - at(13)
+                    let s02 = at(2) + at(6) + at(10), s12 = at(6) - at(10) - at(14)
+                    let s03 = at(3) + at(7) + at(11), s13 = at(7) - at(11) - at(15)
+                    let x = 2 &* tx
+                    var row = W()
+                    row.evenHalf = s00 + s01 + s02 + shift; row.oddHalf = s01 - s02 - s03 + shift
+                    WinogradSIMD.store(row, top + x)
+                    if hasBottom {
+                        row.evenHalf = s10 + s11 + s12 + shift; row.oddHalf = s11 - s12 - s13 + shift
+                        WinogradSIMD.store(row, bottom + x)
+                    }
+                    tx &+= W.Half.scalarCount
                 }
-                tx &+= 8
+                return tx
             }
-            // Four, then two tiles at a time on small maps.
-            while 2 &* (tx &+ 4) <= width {
-                @inline(__always) func at(_ k: Int) -> SIMD4<T> { WinogradSIMD.load4(src + (k &* stride16 &+ tx)) }
-                let s00 = at(0) + at(4) + at(8), s10 = at(4) - at(8) - at(12)
-                let s01 = at(1) + at(5) + at(9), s11 = at(5) - at(9) - at(13)
-                let s02 = at(2) + at(6) + at(10), s12 = at(6) - at(10) - at(14)
-                let s03 = at(3) + at(7) + at(11), s13 = at(7) - at(11) - at(15)
-                let x = 2 &* tx
-                var row = SIMD8<T>()
-                row.evenHalf = s00 + s01 + s02 + shift; row.oddHalf = s01 - s02 - s03 + shift
-                WinogradSIMD.store8(row, top + x)
-                if hasBottom {
-                    row.evenHalf = s10 + s11 + s12 + shift; row.oddHalf = s11 - s12 - s13 + shift
-                    WinogradSIMD.store8(row, bottom + x)
-                }
-                tx &+= 4
-            }
-            while 2 &* (tx &+ 2) <= width {
-                @inline(__always) func at(_ k: Int) -> SIMD2<T> { WinogradSIMD.load2(src + (k &* stride16 &+ tx)) }
-                let s00 = at(0) + at(4) + at(8), s10 = at(4) - at(8) - at(12)
-                let s01 = at(1) + at(5) + at(9), s11 = at(5) - at(9) - at(13)
-                let s02 = at(2) + at(6) + at(10), s12 = at(6) - at(10) - at(14)
-                let s03 = at(3) + at(7) + at(11), s13 = at(7) - at(11) - at(15)
-                let x = 2 &* tx
-                var row = SIMD4<T>()
-                row.evenHalf = s00 + s01 + s02 + shift; row.oddHalf = s01 - s02 - s03 + shift
-                WinogradSIMD.store4(row, top + x)
-                if hasBottom {
-                    row.evenHalf = s10 + s11 + s12 + shift; row.oddHalf = s11 - s12 - s13 + shift
-                    WinogradSIMD.store4(row, bottom + x)
-                }
-                tx &+= 2
-            }
+            var tx = tiles(SIMD16<T>.self, from: 0)
+            tx = tiles(SIMD8<T>.self, from: tx)
+            tx = tiles(SIMD4<T>.self, from: tx)
             while tx < tilesW {
                 @inline(__always) func at(_ k: Int) -> T { src[k &* stride16 &+ tx] }
                 // s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 over the rows of the 4x4 block.
@@ -330,38 +290,24 @@ struct WinogradPlan {
                 o[2 &* stride16] = a - b
                 o[3 &* stride16] = -b
             }
-            var tx = 0
-            while 2 &* (tx &+ 8) <= width {
-                let upper = WinogradSIMD.load16(top + 2 &* tx)
-                let lower = hasBottom ? WinogradSIMD.load16(top + (width &+ 2 &* tx)) : SIMD16<T>()
-                let g00 = upper.evenHalf, g01 = upper.oddHalf, g10 = lower.evenHalf, g11 = lower.oddHalf
-                spread(tx, 0, g00, g01)
-                spread(tx, 1, g00 + g10, g01 + g11)
-                spread(tx, 2, g00 - g10, g01 - g11)
-                spread(tx, 3, .zero - g10, .zero - g11)
-                tx &+= 8
+            // W.Half.scalarCount tiles at a time while their columns lie inside the image.
+            @inline(__always) func tiles<W: SIMDHalves>(_: W.Type, from start: Int) -> Int where W.Scalar == T {
+                var tx = start
+                while 2 &* (tx &+ W.Half.scalarCount) <= width {
+                    let upper = WinogradSIMD.load(W.self, top + 2 &* tx)
+                    let lower = hasBottom ? WinogradSIMD.load(W.self, top + (width &+ 2 &* tx)) : W()
+                    let g00 = upper.evenHalf, g01 = upper.oddHalf, g10 = lower.evenHalf, g11 = lower.oddHalf
+                    spread(tx, 0, g00, g01)
+                    spread(tx, 1, g00 + g10, g01 + g11)
+                    spread(tx, 2, g00 - g10, g01 - g11)
+                    spread(tx, 3, .zero - g10, .zero - g11)
+                    tx &+= W.Half.scalarCount
+                }
+                return tx
             }
-            // Four, then two tiles at a time on small maps.
-            while 2 &* (tx &+ 4) <= width {
-                let upper = WinogradSIMD.load8(top + 2 &* tx)
-                let lower = hasBottom ? WinogradSIMD.load8(top + (width &+ 2 &* tx)) : SIMD8<T>()
-                let g00 = upper.evenHalf, g01 = upper.oddHalf, g10 = lower.evenHalf, g11 = lower.oddHalf
-                spread(tx, 0, g00, g01)
-                spread(tx, 1, g00 + g10, g01 + g11)
-                spread(tx, 2, g00 - g10, g01 - g11)
-                spread(tx, 3, .zero - g10, .zero - g11)
-                tx &+= 4
-            }
-            while 2 &* (tx &+ 2) <= width {
-                let upper = WinogradSIMD.load4(top + 2 &* tx)
-                let lower = hasBottom ? WinogradSIMD.load4(top + (width &+ 2 &* tx)) : SIMD4<T>()
-                let g00 = upper.evenHalf, g01 = upper.oddHalf, g10 = lower.evenHalf, g11 = lower.oddHalf
-                spread(tx, 0, g00, g01)
-                spread(tx, 1, g00 + g10, g01 + g11)
-                spread(tx, 2, g00 - g10, g01 - g11)
-                spread(tx, 3, .zero - g10, .zero - g11)
-                tx &+= 2
-            }
+            var tx = tiles(SIMD16<T>.self, from: 0)
+            tx = tiles(SIMD8<T>.self, from: tx)
+            tx = tiles(SIMD4<T>.self, from: tx)
             while tx < tilesW {
                 let x = 2 &* tx
                 let right = x &+ 1 < width
@@ -493,31 +439,26 @@ struct WinogradPlan {
 /// Unaligned vector loads and stores for the transforms (generic, so that the float64 gradient
 /// checks run the same code as float32 training).
 enum WinogradSIMD {
-    @inline(__always) static func load16<T: TensorScalar>(_ p: UnsafePointer<T>) -> SIMD16<T> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<T>.self)
+    @inline(__always) static func load<V: SIMD>(_: V.Type, _ p: UnsafePointer<V.Scalar>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
     }
-    @inline(__always) static func load8<T: TensorScalar>(_ p: UnsafePointer<T>) -> SIMD8<T> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<T>.self)
+    @inline(__always) static func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<V.Scalar>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
     }
-    @inline(__always) static func store16<T: TensorScalar>(_ v: SIMD16<T>, _ p: UnsafeMutablePointer<T>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<T>.self)
-    }
-    @inline(__always) static func store8<T: TensorScalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<T>.self)
-    }
-    @inline(__always) static func load4<T: TensorScalar>(_ p: UnsafePointer<T>) -> SIMD4<T> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD4<T>.self)
-    }
-    @inline(__always) static func store4<T: TensorScalar>(_ v: SIMD4<T>, _ p: UnsafeMutablePointer<T>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<T>.self)
-    }
-    @inline(__always) static func load2<T: TensorScalar>(_ p: UnsafePointer<T>) -> SIMD2<T> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD2<T>.self)
-    }
-    @inline(__always) static func store2<T: TensorScalar>(_ v: SIMD2<T>, _ p: UnsafeMutablePointer<T>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD2<T>.self)
-    }
+    @inline(__always) static func load8<T: TensorScalar>(_ p: UnsafePointer<T>) -> SIMD8<T> { load(SIMD8<T>.self, p) }
+    @inline(__always) static func store8<T: TensorScalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) { store(v, p) }
 }
+
+/// Vectors whose even and odd lanes split into two vectors of half the width: a row of tiles
+/// reads its columns two at a time, and writes them back interleaved.
+protocol SIMDHalves: SIMD {
+    associatedtype Half: SIMD where Half.Scalar == Scalar
+    var evenHalf: Half { get set }
+    var oddHalf: Half { get set }
+}
+extension SIMD16: SIMDHalves { typealias Half = SIMD8<Scalar> }
+extension SIMD8: SIMDHalves { typealias Half = SIMD4<Scalar> }
+extension SIMD4: SIMDHalves { typealias Half = SIMD2<Scalar> }
 
 /// Forward and backward of a 3x3 stride-1 padding-1 convolution by `WinogradPlan`.
 func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvGeometry, unitColumns: Int? = nil) -> Tensor {
