@@ -94,110 +94,119 @@ struct WinogradPlan {
         }
     }
 
+    /// Rows of tiles whose lines `inputTransform` combines before it reads any of them back.
+    static let lineBatch = 8
+
+    /// Scratch `inputTransform` needs for its lines: `lineBatch` groups of four padded lines
+    /// (2 tilesW + 2 values each) and one row of zeros.
+    var lineScratch: Int { Self.lineBatch &* 4 &* (2 &* tilesW &+ 2) &+ width }
+
     /// V [16, planes, columns] = Bᵀ d B of every tile in `rows` of `src` [N, planes, H, W]
-    /// (column (r - rows.lowerBound) * tilesW + tx). `lines` holds 4 padded rows.
+    /// (column (r - rows.lowerBound) * tilesW + tx). `lines` holds `lineScratch` values.
+    ///
+    /// Per plane and row of tiles, the rows of Bᵀ d over the four input rows 2ty-1 ... 2ty+2
+    /// (zero outside the image) go into four padded lines, t0 = d0 - d2, t1 = d1 + d2,
+    /// t2 = d2 - d1, t3 = d1 - d3 (line position p is input column p - 1), and each tile's
+    /// columns of the lines then combine the same way. The lines of `lineBatch` rows of tiles
+    /// are written before the first is read back: read right after it was written, a line
+    /// came back through a failed store-to-load forward (vector loads at other offsets than
+    /// the stores), which stalled on most loads and was a third of this function's time.
     func inputTransform<T: TensorScalar>(_ src: UnsafePointer<T>, planes: Int, rows: Range<Int>, into v: UnsafeMutablePointer<T>,
                                          lines: UnsafeMutablePointer<T>) {
         let columns = rows.count &* tilesW
         let stride16 = planes &* columns
         let lineWidth = 2 &* tilesW &+ 2
         let plane = height &* width
-        forEachPlaneRow(rows, planes: planes) { c, r in
-            let n = r / tilesH, ty = r &- n &* tilesH
-            let image = src + (n &* planes &+ c) &* plane
-            let out = v + (c &* columns &+ (r &- rows.lowerBound) &* tilesW)
-            // t_i = rows of Bᵀ d: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3,
-            // over padded input rows 2ty-1 ... 2ty+2 (line position p is input column p - 1).
-            let l0 = lines, l1 = lines + lineWidth, l2 = lines + 2 &* lineWidth, l3 = lines + 3 &* lineWidth
-            if ty > 0 && 2 &* ty &+ 2 < height {
-                // All four input rows inside the image: combine them straight into the lines
-                // (the same operations as below, without first copying the rows).
-                let d0 = image + (2 &* ty &- 1) &* width, d1 = d0 + width, d2 = d1 + width, d3 = d2 + width
-                // Eight columns at a time (written out: the compiler cannot prove that the lines
-                // and the image rows do not overlap, and left this loop scalar).
-                var x = 0
-                while x &+ 8 <= width {
-                    let a = WinogradSIMD.load8(d0 + x), b = WinogradSIMD.load8(d1 + x)
-                    let e = WinogradSIMD.load8(d2 + x), f = WinogradSIMD.load8(d3 + x)
-                    WinogradSIMD.store8(a - e, l0 + (x &+ 1)); WinogradSIMD.store8(b + e, l1 + (x &+ 1))
-                    WinogradSIMD.store8(e - b, l2 + (x &+ 1)); WinogradSIMD.store8(b - f, l3 + (x &+ 1))
-                    x &+= 8
+        let zeros = lines + Self.lineBatch &* 4 &* lineWidth
+        zeroRun(zeros, width)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 &* Self.lineBatch) { queue in
+            var queued = 0
+            func flush() {
+                for slot in 0..<queued {
+                    let c = queue[2 &* slot], r = queue[2 &* slot &+ 1]
+                    tileRow(lines + slot &* 4 &* lineWidth, into: v + (c &* columns &+ (r &- rows.lowerBound) &* tilesW), stride16: stride16)
                 }
-                while x < width {
-                    let a = d0[x], b = d1[x], e = d2[x], f = d3[x]
-                    l0[x &+ 1] = a - e; l1[x &+ 1] = b + e; l2[x &+ 1] = e - b; l3[x &+ 1] = b - f
-                    x &+= 1
-                }
-                let tail = lineWidth &- 1 &- width
-                l0[0] = 0; l1[0] = 0; l2[0] = 0; l3[0] = 0
-                zeroRun(l0 + (1 &+ width), tail); zeroRun(l1 + (1 &+ width), tail)
-                zeroRun(l2 + (1 &+ width), tail); zeroRun(l3 + (1 &+ width), tail)
-            } else {
-                combinePaddedRows(image, ty: ty, lines: lines, lineWidth: lineWidth)
+                queued = 0
             }
-            for i in 0..<4 {
-                let t = lines + i &* lineWidth
-                let o = out + (4 &* i) &* stride16
-                // Tile tx reads t[2tx ... 2tx + 3]: the even and odd lanes of two loads of W give
-                // W.Half.scalarCount tiles at once; eight, then four and two on small maps (8x8
-                // maps have four tiles a row, 4x4 two), then one.
-                @inline(__always) func tiles<W: SIMDHalves>(_: W.Type, from start: Int) -> Int where W.Scalar == T {
-                    var tx = start
-                    while tx &+ W.Half.scalarCount <= tilesW {
-                        let p = 2 &* tx
-                        let lo = WinogradSIMD.load(W.self, t + p), hi = WinogradSIMD.load(W.self, t + (p &+ 2))
-                        let a = lo.evenHalf, b = lo.oddHalf, e = hi.evenHalf, f = hi.oddHalf
-                        WinogradSIMD.store(a - e, o + tx)
-                        WinogradSIMD.store(b + e, o + (stride16 &+ tx))
-                        WinogradSIMD.store(e - b, o + (2 &* stride16 &+ tx))
-                        WinogradSIMD.store(b - f, o + (3 &* stride16 &+ tx))
-                        tx &+= W.Half.scalarCount
-                    }
-                    return tx
+            forEachPlaneRow(rows, planes: planes) { c, r in
+                let n = r / tilesH, ty = r &- n &* tilesH
+                let image = src + (n &* planes &+ c) &* plane
+                @inline(__always) func row(_ i: Int) -> UnsafePointer<T> {
+                    let ih = 2 &* ty &- 1 &+ i
+                    return ih >= 0 && ih < height ? image + ih &* width : UnsafePointer(zeros)
                 }
-                var tx = tiles(SIMD16<T>.self, from: 0)
-                tx = tiles(SIMD8<T>.self, from: tx)
-                tx = tiles(SIMD4<T>.self, from: tx)
-                while tx < tilesW {
-                    let p = 2 &* tx
-                    let a = t[p], b = t[p &+ 1], e = t[p &+ 2], f = t[p &+ 3]
-                    o[tx] = a - e
-                    o[stride16 &+ tx] = b + e
-                    o[2 &* stride16 &+ tx] = e - b
-                    o[3 &* stride16 &+ tx] = b - f
-                    tx &+= 1
-                }
+                combineRows(row(0), row(1), row(2), row(3), into: lines + queued &* 4 &* lineWidth, lineWidth: lineWidth)
+                queue[2 &* queued] = c; queue[2 &* queued &+ 1] = r
+                queued &+= 1
+                if queued == Self.lineBatch { flush() }
             }
+            flush()
         }
     }
 
-    /// The lines of `inputTransform` for a row of tiles that reaches past the top or bottom of
-    /// the image: the four input rows copied into zero-padded lines, then combined in place.
+    /// The four padded lines of one plane's row of tiles from its input rows d0 ... d3.
     @inline(__always)
-    private func combinePaddedRows<T: TensorScalar>(_ image: UnsafePointer<T>, ty: Int, lines: UnsafeMutablePointer<T>, lineWidth: Int) {
-        for i in 0..<4 {
-            let ih = 2 &* ty &- 1 &+ i
-            let line = lines + i &* lineWidth
-            if ih < 0 || ih >= height {
-                zeroRun(line, lineWidth)
-            } else {
-                line[0] = 0
-                copyRun(line + 1, image + ih &* width, width)
-                zeroRun(line + (1 &+ width), lineWidth &- 1 &- width)
-            }
-        }
+    private func combineRows<T: TensorScalar>(_ d0: UnsafePointer<T>, _ d1: UnsafePointer<T>, _ d2: UnsafePointer<T>, _ d3: UnsafePointer<T>,
+                                             into lines: UnsafeMutablePointer<T>, lineWidth: Int) {
         let l0 = lines, l1 = lines + lineWidth, l2 = lines + 2 &* lineWidth, l3 = lines + 3 &* lineWidth
-        var p = 0
-        while p &+ 8 <= lineWidth {
-            let d0 = WinogradSIMD.load8(l0 + p), d1 = WinogradSIMD.load8(l1 + p), d2 = WinogradSIMD.load8(l2 + p), d3 = WinogradSIMD.load8(l3 + p)
-            WinogradSIMD.store8(d0 - d2, l0 + p); WinogradSIMD.store8(d1 + d2, l1 + p)
-            WinogradSIMD.store8(d2 - d1, l2 + p); WinogradSIMD.store8(d1 - d3, l3 + p)
-            p &+= 8
+        // Eight columns at a time (written out: the compiler cannot prove that the lines and
+        // the image rows do not overlap, and left this loop scalar).
+        var x = 0
+        while x &+ 8 <= width {
+            let a = WinogradSIMD.load8(d0 + x), b = WinogradSIMD.load8(d1 + x)
+            let e = WinogradSIMD.load8(d2 + x), f = WinogradSIMD.load8(d3 + x)
+            WinogradSIMD.store8(a - e, l0 + (x &+ 1)); WinogradSIMD.store8(b + e, l1 + (x &+ 1))
+            WinogradSIMD.store8(e - b, l2 + (x &+ 1)); WinogradSIMD.store8(b - f, l3 + (x &+ 1))
+            x &+= 8
         }
-        while p < lineWidth {
-            let d0 = l0[p], d1 = l1[p], d2 = l2[p], d3 = l3[p]
-            l0[p] = d0 - d2; l1[p] = d1 + d2; l2[p] = d2 - d1; l3[p] = d1 - d3
-            p &+= 1
+        while x < width {
+            let a = d0[x], b = d1[x], e = d2[x], f = d3[x]
+            l0[x &+ 1] = a - e; l1[x &+ 1] = b + e; l2[x &+ 1] = e - b; l3[x &+ 1] = b - f
+            x &+= 1
+        }
+        let tail = lineWidth &- 1 &- width
+        l0[0] = 0; l1[0] = 0; l2[0] = 0; l3[0] = 0
+        zeroRun(l0 + (1 &+ width), tail); zeroRun(l1 + (1 &+ width), tail)
+        zeroRun(l2 + (1 &+ width), tail); zeroRun(l3 + (1 &+ width), tail)
+    }
+
+    /// V of one plane's row of tiles from its four lines: tile tx of line i reads
+    /// t[2tx ... 2tx + 3] and writes transform positions 4i ... 4i + 3 (`stride16` apart).
+    @inline(__always)
+    private func tileRow<T: TensorScalar>(_ lines: UnsafeMutablePointer<T>, into out: UnsafeMutablePointer<T>, stride16: Int) {
+        let lineWidth = 2 &* tilesW &+ 2
+        for i in 0..<4 {
+            let t = lines + i &* lineWidth
+            let o = out + (4 &* i) &* stride16
+            // The even and odd lanes of two loads of W give W.Half.scalarCount tiles at once;
+            // eight, then four and two on small maps (8x8 maps have four tiles a row, 4x4
+            // two), then one.
+            @inline(__always) func tiles<W: SIMDHalves>(_: W.Type, from start: Int) -> Int where W.Scalar == T {
+                var tx = start
+                while tx &+ W.Half.scalarCount <= tilesW {
+                    let p = 2 &* tx
+                    let lo = WinogradSIMD.load(W.self, t + p), hi = WinogradSIMD.load(W.self, t + (p &+ 2))
+                    let a = lo.evenHalf, b = lo.oddHalf, e = hi.evenHalf, f = hi.oddHalf
+                    WinogradSIMD.store(a - e, o + tx)
+                    WinogradSIMD.store(b + e, o + (stride16 &+ tx))
+                    WinogradSIMD.store(e - b, o + (2 &* stride16 &+ tx))
+                    WinogradSIMD.store(b - f, o + (3 &* stride16 &+ tx))
+                    tx &+= W.Half.scalarCount
+                }
+                return tx
+            }
+            var tx = tiles(SIMD16<T>.self, from: 0)
+            tx = tiles(SIMD8<T>.self, from: tx)
+            tx = tiles(SIMD4<T>.self, from: tx)
+            while tx < tilesW {
+                let p = 2 &* tx
+                let a = t[p], b = t[p &+ 1], e = t[p &+ 2], f = t[p &+ 3]
+                o[tx] = a - e
+                o[stride16 &+ tx] = b + e
+                o[2 &* stride16 &+ tx] = e - b
+                o[3 &* stride16 &+ tx] = b - f
+                tx &+= 1
+            }
         }
     }
 
@@ -398,11 +407,10 @@ struct WinogradPlan {
     /// flipped kernel's transform is position (σi, σj) of U with σ = (3, 1, 2, 0), transposed.
     func convolve<T: TensorScalar>(_ src: UnsafePointer<T>, cin: Int, u: UnsafePointer<T>, cout: Int, adjoint: Bool = false,
                                    bias: UnsafePointer<T>?, into dst: UnsafeMutablePointer<T>) {
-        let lineWidth = 2 * tilesW + 2
         let sigma = [3, 1, 2, 0]
         forEachUnit { _, rows, _ in
             let columns = rows.count * tilesW
-            withScratch(T.self, count: 16 * (cin + cout) * maxColumns + 4 * lineWidth) { scratch in
+            withScratch(T.self, count: 16 * (cin + cout) * maxColumns + lineScratch) { scratch in
                 let v = scratch, m = scratch + 16 * cin * columns, lines = scratch + 16 * (cin + cout) * maxColumns
                 inputTransform(src, planes: cin, rows: rows, into: v, lines: lines)
                 for k in 0..<16 {
@@ -419,10 +427,9 @@ struct WinogradPlan {
     /// thread's first unit overwrites its partial, so they need no zeroing).
     func accumulateWeightGradient<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: UnsafePointer<T>, partials: UnsafeMutablePointer<T>) {
         let (C, O) = (channels, outChannels)
-        let lineWidth = 2 * tilesW + 2
         forEachUnit { chunk, rows, first in
             let columns = rows.count * tilesW
-            withScratch(T.self, count: 16 * (C + O) * maxColumns + 4 * lineWidth) { scratch in
+            withScratch(T.self, count: 16 * (C + O) * maxColumns + lineScratch) { scratch in
                 let v = scratch, dm = scratch + 16 * C * columns, lines = scratch + 16 * (C + O) * maxColumns
                 inputTransform(x, planes: C, rows: rows, into: v, lines: lines)
                 gradientTransform(g, planes: O, rows: rows, into: dm)
