@@ -195,9 +195,7 @@ struct WinogradPlan {
                 }
                 return tx
             }
-            var tx = tiles(SIMD16<T>.self, from: 0)
-            tx = tiles(SIMD8<T>.self, from: tx)
-            tx = tiles(SIMD4<T>.self, from: tx)
+            var tx = tiles(SIMD4<T>.self, from: tiles(SIMD8<T>.self, from: tiles(SIMD16<T>.self, from: 0)))
             while tx < tilesW {
                 let p = 2 &* tx
                 let a = t[p], b = t[p &+ 1], e = t[p &+ 2], f = t[p &+ 3]
@@ -247,9 +245,7 @@ struct WinogradPlan {
                 }
                 return tx
             }
-            var tx = tiles(SIMD16<T>.self, from: 0)
-            tx = tiles(SIMD8<T>.self, from: tx)
-            tx = tiles(SIMD4<T>.self, from: tx)
+            var tx = tiles(SIMD4<T>.self, from: tiles(SIMD8<T>.self, from: tiles(SIMD16<T>.self, from: 0)))
             while tx < tilesW {
                 @inline(__always) func at(_ k: Int) -> T { src[k &* stride16 &+ tx] }
                 // s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 over the rows of the 4x4 block.
@@ -314,9 +310,7 @@ struct WinogradPlan {
                 }
                 return tx
             }
-            var tx = tiles(SIMD16<T>.self, from: 0)
-            tx = tiles(SIMD8<T>.self, from: tx)
-            tx = tiles(SIMD4<T>.self, from: tx)
+            var tx = tiles(SIMD4<T>.self, from: tiles(SIMD8<T>.self, from: tiles(SIMD16<T>.self, from: 0)))
             while tx < tilesW {
                 let x = 2 &* tx
                 let right = x &+ 1 < width
