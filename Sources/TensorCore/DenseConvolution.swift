@@ -1,4 +1,4 @@
-/// Convolution of maps smaller than the kernel's reach as one dense matrix per layer.
+/// Convolution of maps smaller than the kernel's reach as one dense linear map per layer.
 ///
 /// One image's convolution is a linear map from its C·Q inputs (Q = H·W) to its O·P outputs
 /// (P = OH·OW). With x in NCHW each image is one contiguous row of C·Q values and each output
@@ -12,63 +12,85 @@
 ///     dD [O·P, C·Q] = doutᵀ × x,   dw[o, c, kh, kw] = Σ_p dD[(o, p), (c, q(p, kh, kw))]
 /// over the output positions p whose tap (kh, kw) reads inside the image, in ascending p.
 ///
-/// im2col multiplies every output by all KH·KW taps of every channel, including the ones that
-/// read padding; D has H·W entries per (output, channel) pair, so it does N·O·P·C·H·W
-/// multiplications instead of N·O·P·C·KH·KW (on ResNet-18's last 2x2 maps, 4 instead of 9, and
-/// no column matrix). The price is building D, O·P·C·Q values, once per call whatever the batch:
-/// see `preferred`.
+/// D's [O, C] block at (p, q) is the weight's tap matrix W_t [O, C] (t the tap connecting them)
+/// or zero, so the products run block by block over the connected pairs (p, q, t) without
+/// writing D out (a 2x2 map has 16 pairs over 9 taps: D would copy the weight 1.8 times, and
+/// building it cost more than the multiplications it saved):
+///     outᵀ_p [O, N] = Σ_(p,q,t) W_t × xᵀ_q,          xᵀ_q [C, N] = x[:, :, q]
+///     dxᵀ_q [C, N] = Σ_(p,q,t) W_tᵀ × doutᵀ_p,
+///     dW_t [O, C]  = Σ_(p,q,t) doutᵀ_p × x_q          (p ascending)
+/// with the tap matrices copied out of w [O, C, KH, KW] once per call (only the taps some pair
+/// uses), and x, dout and the results transposed to position-major layouts around the GEMMs.
 ///
-/// D is never held whole: each thread builds and multiplies cache-sized blocks of it (rows of
-/// output channels in the forward pass and the weight gradient, columns of input channels for
-/// the input gradient), and the backward pass builds it again instead of keeping it. Threads
-/// own disjoint output channels (or input channels) in fixed chunks and each sum runs in a fixed
-/// order, so results are bit-identical run to run for a given thread count.
+/// im2col multiplies every output by all KH·KW taps of every channel, including the ones that
+/// read padding; this path does N·O·C multiplications per connected pair, N·O·P·C·H·W at most,
+/// instead of N·O·P·C·KH·KW (on ResNet-18's last 2x2 maps, 16 pairs instead of 36 products per
+/// image and channel pair, and no column matrix). Its extra cost is the copy of the tap
+/// matrices, once per call whatever the batch: see `preferred`.
+///
+/// Threads own disjoint output channels (forward pass, weight gradient) or input channels
+/// (input gradient) in fixed chunks, in blocks of channels sized so the tap matrices stay near
+/// one core's L2; every sum runs over the pairs in a fixed order, so results are bit-identical
+/// run to run for a given thread count.
 struct DensePlan {
     let geometry: ConvGeometry
     let batch: Int, outChannels: Int
-    /// tapOf[p * Q + q]: the tap t = kh·KW + kw through which output position p reads input
-    /// position q (ih·W + iw), or -1 where none does.
-    let tapOf: [Int32]
-    /// Entries of D (or dD) per block.
+    /// The connected (output position, input position, tap) triples, by p then q.
+    let pairs: [Pair]
+    /// The same, by q then p (the input gradient sums per input position).
+    let pairsByInput: [Pair]
+    /// The taps some pair uses, ascending, and each tap's slot among them (-1: unused).
+    let usedTaps: [Int]
+    let slot: [Int]
+    /// Values of tap matrices (or their gradients) per block.
     let blockBudget: Int
 
-    /// About 1 MiB of float32, one core's L2 here, like `ConvPlan.defaultBandBudget`.
-    static let defaultBlockBudget = 256 * 1024
+    /// 2 MiB of float32 per thread, what the im2col path's column matrix takes on the layers this
+    /// path serves (ResNet-18's 2x2 layer at batch 64: 4608 x 128).
+    static let defaultBlockBudget = 512 * 1024
 
     /// Whether the automatic choice takes this path: fewer multiplications than im2col
     /// (H·W < KH·KW), at least 16 input and output channels, and a batch large enough to pay
-    /// for building D: per entry of D built, the forward pass saves N·(KH·KW - H·W)/(H·W)
-    /// multiplications, and that must reach `minimumSaving`.
+    /// for copying the tap matrices: per value copied (O·C per used tap), the forward pass saves
+    /// N·(KH·KW·P - pairs)/(used taps) multiplications, which must reach `minimumSaving`.
     static func preferred(_ g: ConvGeometry, batch: Int, outChannels: Int) -> Bool {
         let inputs = g.height * g.width, taps = g.kernelH * g.kernelW
-        return inputs < taps && g.channels >= 16 && outChannels >= 16 && batch * (taps - inputs) >= minimumSaving * inputs
+        guard inputs < taps && g.channels >= 16 && outChannels >= 16 else { return false }
+        let pairs = connections(g), used = Set(pairs.map(\.tap)).count
+        return batch * (taps * g.positions - pairs.count) >= minimumSaving * Swift.max(used, 1)
     }
 
-    /// Measured on a 512 -> 512 layer at 2x2 (forward + backward, release build, 2 threads, a
-    /// loaded machine): batch 64 (a saving of 80) took 0.71x im2col's time, batch 32 (40) 0.94x,
-    /// batch 16 (20) 1.35x, batch 1 1.7x; on 1x1 maps (256 channels) the dense path won at every batch (0.26x
-    /// at 64, 0.4x at 4), since there im2col's GEMMs have one column per image.
+    /// Measured on a 512 -> 512 layer at 2x2 and a 256 -> 256 layer at 1x1 (forward + backward,
+    /// release build, 2 threads): see the README's convolution-kernel notes.
     static let minimumSaving = 48
 
-    init(geometry g: ConvGeometry, batch: Int, outChannels: Int, blockBudget: Int = DensePlan.defaultBlockBudget) {
-        geometry = g
-        self.batch = batch
-        self.outChannels = outChannels
-        self.blockBudget = blockBudget
-        let Q = g.height * g.width
-        var tapOf = [Int32](repeating: -1, count: g.positions * Q)
+    private static func connections(_ g: ConvGeometry) -> [Pair] {
+        var pairs: [Pair] = []
         for oh in 0..<g.outH {
             for ow in 0..<g.outW {
                 for kh in 0..<g.kernelH {
                     for kw in 0..<g.kernelW {
                         let ih = oh * g.strideH - g.padH + kh, iw = ow * g.strideW - g.padW + kw
                         guard ih >= 0 && ih < g.height && iw >= 0 && iw < g.width else { continue }
-                        tapOf[(oh * g.outW + ow) * Q + ih * g.width + iw] = Int32(kh * g.kernelW + kw)
+                        pairs.append((oh * g.outW + ow, ih * g.width + iw, kh * g.kernelW + kw))
                     }
                 }
             }
         }
-        self.tapOf = tapOf
+        return pairs.sorted { ($0.p, $0.q) < ($1.p, $1.q) }
+    }
+
+    init(geometry g: ConvGeometry, batch: Int, outChannels: Int, blockBudget: Int = DensePlan.defaultBlockBudget) {
+        geometry = g
+        self.batch = batch
+        self.outChannels = outChannels
+        self.blockBudget = blockBudget
+        pairs = DensePlan.connections(g)
+        pairsByInput = pairs.sorted { ($0.q, $0.p) < ($1.q, $1.p) }
+        usedTaps = Set(pairs.map(\.tap)).sorted()
+        var slot = [Int](repeating: -1, count: g.kernelH * g.kernelW)
+        for (i, t) in usedTaps.enumerated() { slot[t] = i }
+        self.slot = slot
     }
 
     var taps: Int { geometry.kernelH * geometry.kernelW }
@@ -77,13 +99,15 @@ struct DensePlan {
     var inputs: Int { geometry.height * geometry.width }
 
     /// Runs body(block, scratch) over `count` channels split over the threads in fixed chunks,
-    /// each chunk in blocks of at most `size` channels, with `perChannel` scratch values per
-    /// channel of a block.
-    func forEachBlock<T: TensorScalar>(_: T.Type, _ count: Int, size: Int, perChannel: Int,
+    /// each chunk in equal blocks of channels whose `perChannel` scratch values fit the block
+    /// budget.
+    func forEachBlock<T: TensorScalar>(_: T.Type, _ count: Int, perChannel: Int,
                                        _ body: (_ block: Range<Int>, _ scratch: UnsafeMutablePointer<T>) -> Void) {
-        let size = Swift.max(1, size)
+        let most = Swift.max(1, blockBudget / Swift.max(1, perChannel))
         Parallel.forEachChunk(count) { _, channels in
-            withScratch(T.self, count: Swift.min(size, channels.count) * perChannel) { scratch in
+            // Equal blocks (no thin last one): as few as the budget allows.
+            let pieces = (channels.count + most - 1) / most, size = (channels.count + pieces - 1) / pieces
+            withScratch(T.self, count: size * perChannel) { scratch in
                 for start in stride(from: channels.lowerBound, to: channels.upperBound, by: size) {
                     body(start..<Swift.min(channels.upperBound, start + size), scratch)
                 }
@@ -91,27 +115,82 @@ struct DensePlan {
         }
     }
 
-    /// Writes the block of D with rows (o, p) for o in `rows` and columns (c, q) for c in
-    /// `columns` into `d` (row stride columns.count·Q), from w [O, C, KH, KW]: per row and input
-    /// position q, one strided copy over the channels (a tap per (p, q), so no per-value branch).
+    /// u[slot][o - rows.lowerBound][c - columns.lowerBound] = w[o, c, usedTaps[slot]]: the used
+    /// tap matrices restricted to `rows` x `columns`, each [rows.count, columns.count].
     @inline(__always)
-    func build<T: TensorScalar>(_ w: UnsafePointer<T>, rows: Range<Int>, columns: Range<Int>, into d: UnsafeMutablePointer<T>) {
-        let (C, P, Q, taps) = (geometry.channels, positions, inputs, taps)
-        let ld = columns.count &* Q, count = columns.count
-        tapOf.withUnsafeBufferPointer { table in
-            let tapOf = table.baseAddress!
+    func tapMatrices<T: TensorScalar>(_ w: UnsafePointer<T>, rows: Range<Int>, columns: Range<Int>, into u: UnsafeMutablePointer<T>) {
+        let (C, taps) = (geometry.channels, taps)
+        let block = rows.count &* columns.count
+        usedTaps.withUnsafeBufferPointer { used in
             for o in rows {
-                let kernels = w + (o &* C &+ columns.lowerBound) &* taps
-                for p in 0..<P {
-                    let row = d + ((o &- rows.lowerBound) &* P &+ p) &* ld
-                    for q in 0..<Q {
-                        let t = Int(truncatingIfNeeded: tapOf[p &* Q &+ q])
-                        var dst = row + q
-                        if t < 0 {
-                            for _ in 0..<count { dst.pointee = 0; dst += Q }
-                        } else {
-                            var src = kernels + t
-                            for _ in 0..<count { dst.pointee = src.pointee; dst += Q; src += taps }
+                let line = (o &- rows.lowerBound) &* columns.count &- columns.lowerBound
+                for c in columns {
+                    let kernel = w + (o &* C &+ c) &* taps
+                    var dst = u + (line &+ c)
+                    for t in used { dst.pointee = kernel[t]; dst += block }
+                }
+            }
+        }
+    }
+
+    /// dst[j, i, r] = src[r, i, j] for i in `inner`: src [R, I, J] to dst [J, I, R] (x [N, C, Q]
+    /// to xᵀ [Q, C, N], dout likewise), the channels `inner` only.
+    @inline(__always)
+    static func transpose<T: TensorScalar>(_ src: UnsafePointer<T>, outer: Int, inner: Range<Int>, innerCount: Int, last: Int,
+                                           into dst: UnsafeMutablePointer<T>) {
+        for r in 0..<outer {
+            for i in inner {
+                let from = src + (r &* innerCount &+ i) &* last
+                for j in 0..<last { dst[(j &* innerCount &+ i) &* outer &+ r] = from[j] }
+            }
+        }
+    }
+
+    typealias Pair = (p: Int, q: Int, tap: Int)
+
+    /// For each position s in 0..<count, target(s) [rows, columns] = the sum of product(pair)
+    /// over the pairs of `list` whose `key` is s (consecutive in `list`, summed in its order):
+    /// product writes its GEMM into the target with the given beta, 0 for the first pair, 1
+    /// after; a position with no pair gets zeros.
+    @inline(__always)
+    static func accumulate<T: TensorScalar>(_ list: [Pair], by key: KeyPath<Pair, Int>, count: Int, rows: Int, columns: Int,
+                                            target: (Int) -> UnsafeMutablePointer<T>,
+                                            _ product: (_ pair: Pair, _ beta: T, _ target: UnsafeMutablePointer<T>) -> Void) {
+        var start = 0
+        for s in 0..<count {
+            let c = target(s)
+            var beta: T = 0
+            while start < list.count && list[start][keyPath: key] == s {
+                product(list[start], beta, c)
+                beta = 1
+                start += 1
+            }
+            if beta == 0 { for r in 0..<rows { (c + r * columns).update(repeating: 0, count: columns) } }
+        }
+    }
+
+    /// out [N, O·P] = x [N, C·Q] × Dᵀ (+ bias), threads by output channels.
+    func forward<T: TensorScalar>(_ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ bias: UnsafePointer<T>?, _ out: UnsafeMutablePointer<T>) {
+        let (N, O, C, P, Q) = (batch, outChannels, geometry.channels, positions, inputs)
+        withScratch(T.self, count: Q * C * N) { xT in
+            // xᵀ [Q, C, N].
+            Parallel.forEachChunk(C) { _, channels in
+                DensePlan.transpose(x, outer: N, inner: channels, innerCount: C, last: Q, into: xT)
+            }
+            withScratch(T.self, count: P * O * N) { outT in
+                forEachBlock(T.self, O, perChannel: usedTaps.count * C) { block, u in
+                    tapMatrices(w, rows: block, columns: 0..<C, into: u)
+                    let m = block.count
+                    DensePlan.accumulate(pairs, by: \.p, count: P, rows: m, columns: N,
+                                         target: { outT + ($0 * O + block.lowerBound) * N }) { pair, beta, target in
+                        GEMM.run(m: m, n: N, k: C, a: u + slot[pair.tap] * m * C, lda: C, b: xT + pair.q * C * N, ldb: N,
+                                 beta: beta, c: target, ldc: N)
+                    }
+                    // out[n, o, p] = outᵀ[p, o, n] (+ bias[o]).
+                    for n in 0..<N {
+                        for o in block {
+                            let row = out + (n * O + o) * P, b = bias?[o] ?? 0
+                            for p in 0..<P { row[p] = outT[(p * O + o) * N + n] + b }
                         }
                     }
                 }
@@ -119,70 +198,70 @@ struct DensePlan {
         }
     }
 
-    /// dw[o, c, t] = Σ_p dD[(o, p), (c, q)] over the (p, q) that tap t connects, for o in `rows`,
-    /// from the block `dD` (rows (o, p) for those o, all C·Q columns), p ascending.
-    @inline(__always)
-    func reduce<T: TensorScalar>(_ dD: UnsafePointer<T>, rows: Range<Int>, into dw: UnsafeMutablePointer<T>) {
-        let (C, P, Q, taps) = (geometry.channels, positions, inputs, taps)
-        let ld = C &* Q
-        tapOf.withUnsafeBufferPointer { table in
-            let tapOf = table.baseAddress!
-            for o in rows {
-                let kernels = dw + o &* C &* taps
-                zeroRun(kernels, C &* taps)
-                for p in 0..<P {
-                    let row = dD + ((o &- rows.lowerBound) &* P &+ p) &* ld
-                    for q in 0..<Q {
-                        let t = Int(truncatingIfNeeded: tapOf[p &* Q &+ q])
-                        guard t >= 0 else { continue }
-                        var src = row + q, dst = kernels + t
-                        for _ in 0..<C { dst.pointee += src.pointee; dst += taps; src += Q }
+    /// dx [N, C·Q] = dout [N, O·P] × D, threads by input channels.
+    func inputGradient<T: TensorScalar>(_ dout: UnsafePointer<T>, _ w: UnsafePointer<T>, into dx: UnsafeMutablePointer<T>) {
+        let (N, O, C, P, Q) = (batch, outChannels, geometry.channels, positions, inputs)
+        withScratch(T.self, count: P * O * N) { doutT in
+            Parallel.forEachChunk(O) { _, channels in
+                DensePlan.transpose(dout, outer: N, inner: channels, innerCount: O, last: P, into: doutT)
+            }
+            withScratch(T.self, count: Q * C * N) { dxT in
+                forEachBlock(T.self, C, perChannel: usedTaps.count * O) { block, u in
+                    tapMatrices(w, rows: 0..<O, columns: block, into: u)
+                    let m = block.count
+                    DensePlan.accumulate(pairsByInput, by: \.q, count: Q, rows: m, columns: N,
+                                         target: { dxT + ($0 * C + block.lowerBound) * N }) { pair, beta, target in
+                        GEMM.run(transA: true, m: m, n: N, k: O, a: u + slot[pair.tap] * O * m, lda: m, b: doutT + pair.p * O * N,
+                                 ldb: N, beta: beta, c: target, ldc: N)
+                    }
+                    for n in 0..<N {
+                        for c in block {
+                            let row = dx + (n * C + c) * Q
+                            for q in 0..<Q { row[q] = dxT[(q * C + c) * N + n] }
+                        }
                     }
                 }
             }
         }
     }
 
-    /// out [N, O·P] = x [N, C·Q] × Dᵀ (+ bias), threads by output channels.
-    func forward<T: TensorScalar>(_ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ bias: UnsafePointer<T>?, _ out: UnsafeMutablePointer<T>) {
-        let (N, O, C, P, Q) = (batch, outChannels, geometry.channels, positions, inputs)
-        let width = C * Q
-        forEachBlock(T.self, O, size: blockBudget / (P * width), perChannel: P * width) { block, d in
-            build(w, rows: block, columns: 0..<C, into: d)
-            let target = out + block.lowerBound * P
-            if let bias {
-                for n in 0..<N { for o in block { (target + n * O * P + (o - block.lowerBound) * P).update(repeating: bias[o], count: P) } }
-            }
-            GEMM.run(transB: true, m: N, n: block.count * P, k: width, a: x, lda: width, b: d, ldb: width,
-                     beta: bias == nil ? 0 : 1, c: target, ldc: O * P)
-        }
-    }
-
-    /// dx [N, C·Q] = dout [N, O·P] × D, threads by input channels (D built by columns).
-    func inputGradient<T: TensorScalar>(_ dout: UnsafePointer<T>, _ w: UnsafePointer<T>, into dx: UnsafeMutablePointer<T>) {
-        let (N, O, C, P, Q) = (batch, outChannels, geometry.channels, positions, inputs)
-        let height = O * P
-        forEachBlock(T.self, C, size: blockBudget / (height * Q), perChannel: height * Q) { block, d in
-            build(w, rows: 0..<O, columns: block, into: d)
-            GEMM.run(m: N, n: block.count * Q, k: height, a: dout, lda: height, b: d, ldb: block.count * Q,
-                     c: dx + block.lowerBound * Q, ldc: C * Q)
-        }
-    }
-
-    /// dw from dD = doutᵀ × x, block by block of output channels, threads by output channels.
+    /// dw [O, C, KH, KW] from dW_t = Σ doutᵀ_p × x_q, threads by output channels.
     func weightGradient<T: TensorScalar>(_ dout: UnsafePointer<T>, _ x: UnsafePointer<T>, into dw: UnsafeMutablePointer<T>) {
         let (N, O, C, P, Q) = (batch, outChannels, geometry.channels, positions, inputs)
-        let width = C * Q
-        forEachBlock(T.self, O, size: blockBudget / (P * width), perChannel: P * width) { block, dD in
-            GEMM.run(transA: true, m: block.count * P, n: width, k: N, a: dout + block.lowerBound * P, lda: O * P,
-                     b: x, ldb: width, c: dD, ldc: width)
-            reduce(dD, rows: block, into: dw)
+        withScratch(T.self, count: Q * C * N + P * O * N) { scratch in
+            let xT = scratch, doutT = scratch + Q * C * N
+            Parallel.forEachChunk(C) { _, channels in
+                DensePlan.transpose(x, outer: N, inner: channels, innerCount: C, last: Q, into: xT)
+            }
+            Parallel.forEachChunk(O) { _, channels in
+                DensePlan.transpose(dout, outer: N, inner: channels, innerCount: O, last: P, into: doutT)
+            }
+            forEachBlock(T.self, O, perChannel: usedTaps.count * C) { block, u in
+                let m = block.count
+                for (s, tap) in usedTaps.enumerated() {
+                    var first = true
+                    for pair in pairs where pair.tap == tap {
+                        GEMM.run(transB: true, m: m, n: C, k: N, a: doutT + (pair.p * O + block.lowerBound) * N, lda: N,
+                                 b: xT + pair.q * C * N, ldb: N, beta: first ? 0 : 1, c: u + s * m * C, ldc: C)
+                        first = false
+                    }
+                }
+                for o in block {
+                    for c in 0..<C {
+                        let kernel = dw + (o * C + c) * taps
+                        for t in 0..<taps {
+                            kernel[t] = slot[t] < 0 ? 0 : u[(slot[t] * m + o - block.lowerBound) * C + c]
+                        }
+                    }
+                }
+            }
         }
     }
 }
 
 /// The dense path of `convolution`: same inputs, outputs and recorded backward as the im2col
-/// path (the input is saved through `SavedTensor`, D is rebuilt from the weight).
+/// path (the input is saved through `SavedTensor`; the tap matrices are copied again from the
+/// weight).
 func denseConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvGeometry,
                       blockBudget: Int = DensePlan.defaultBlockBudget) -> Tensor {
     let (n, o) = (x.shape[0], weight.shape[0])

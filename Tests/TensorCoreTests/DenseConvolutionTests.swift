@@ -30,8 +30,8 @@ let denseCases: [DenseCase] = [
 /// determinism; and the automatic choice.
 @Suite struct DenseConvolutionTests {
     /// Output, input, weight and bias gradients of `sum(conv(x) * probe)` by one path; `budget`
-    /// forces blocks of D of that many entries (several blocks per thread), three threads
-    /// unequal chunks.
+    /// forces blocks of tap matrices of at most that many values (several blocks per thread),
+    /// three threads unequal chunks.
     func evaluate(_ c: DenseCase, _ algorithm: ConvAlgorithm, dtype: DType, budget: Int? = nil) -> [[Double]] {
         let generator = RandomGenerator(seed: 80)
         let x = Tensor.uniform(c.shape, low: -1, high: 1, generator: generator, dtype: .float64).to(dtype)
@@ -59,8 +59,8 @@ let denseCases: [DenseCase] = [
         }
     }
 
-    /// float64: equal to the im2col path to rounding (1e-12 relative), whole D per thread and
-    /// D in blocks of 40 entries (one output or input channel per block).
+    /// float64: equal to the im2col path to rounding (1e-12 relative), with the default blocks
+    /// and with blocks of one channel (a budget of 40 values).
     @Test(arguments: denseCases)
     func matchesIm2colFloat64(_ c: DenseCase) {
         let reference = evaluate(c, .im2col, dtype: .float64)
@@ -94,7 +94,7 @@ let denseCases: [DenseCase] = [
         }
     }
 
-    /// Two runs (threads split D by channels, several blocks each) give the same bits.
+    /// Two runs (threads split the channels, several blocks each) give the same bits.
     @Test func deterministic() {
         let c = DenseCase(shape: [9, 24, 2, 2], out: 20, kernel: (3, 3), stride: (1, 1), padding: (1, 1), bias: true)
         let first = evaluate(c, .dense, dtype: .float32, budget: 1000), second = evaluate(c, .dense, dtype: .float32, budget: 1000)
@@ -103,7 +103,7 @@ let denseCases: [DenseCase] = [
 
     /// conv2d takes the dense path by itself for ResNet-18's 512-channel 2x2 layer at batch 64
     /// and for 1x1 maps, not for 16x16 or 3x3 maps (no fewer multiplications), nor for a 2x2
-    /// map at batch 16 (building D would cost more than the multiplications it saves), nor with
+    /// map at batch 16 (copying the tap matrices would cost more than the multiplications saved), nor with
     /// 8 channels (`ConvAlgorithm.resolved`, which `convolution` switches on); and conv2d's
     /// result is then the forced dense path's, bit for bit.
     @Test func automaticChoice() {
