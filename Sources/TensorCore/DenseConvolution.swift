@@ -29,20 +29,25 @@
 /// matrices, once per call whatever the batch: see `preferred`.
 ///
 /// Threads own disjoint output channels (forward pass, weight gradient) or input channels
-/// (input gradient) in fixed chunks, in blocks of channels sized so the tap matrices stay near
-/// one core's L2; every sum runs over the pairs in a fixed order, so results are bit-identical
+/// (input gradient) in fixed chunks (the forward pass and input gradient in equal blocks of
+/// channels whose tap matrices fit `blockBudget`); every sum runs over the pairs in a fixed order, so results are bit-identical
 /// run to run for a given thread count.
 struct DensePlan {
+    /// A connected output position p, input position q and the tap t = kh·KW + kw between them.
+    typealias Pair = (p: Int, q: Int, tap: Int)
+
     let geometry: ConvGeometry
     let batch: Int, outChannels: Int
     /// The connected (output position, input position, tap) triples, by p then q.
     let pairs: [Pair]
     /// The same, by q then p (the input gradient sums per input position).
     let pairsByInput: [Pair]
+    /// Each tap's pairs, p ascending (empty for taps that only read padding).
+    let pairsByTap: [[Pair]]
     /// The taps some pair uses, ascending, and each tap's slot among them (-1: unused).
     let usedTaps: [Int]
     let slot: [Int]
-    /// Values of tap matrices (or their gradients) per block.
+    /// Values of tap matrices per block (forward pass, input gradient).
     let blockBudget: Int
 
     /// 2 MiB of float32 per thread, what the im2col path's column matrix takes on the layers this
@@ -60,8 +65,10 @@ struct DensePlan {
         return batch * (taps * g.positions - pairs.count) >= minimumSaving * Swift.max(used, 1)
     }
 
-    /// Measured on a 512 -> 512 layer at 2x2 and a 256 -> 256 layer at 1x1 (forward + backward,
-    /// release build, 2 threads): see the README's convolution-kernel notes.
+    /// Forward + backward time against im2col's, release build, 2 threads (saving in brackets):
+    /// 512 -> 512 at 2x2, batch 64 (142) 0.78x, batch 32 (71) 1.0x, batch 16 (36) 1.23x, batch 1
+    /// 2.2x; 64 -> 64 at 2x2, batch 16 (36) 0.95x; 256 -> 256 at 1x1, batch 64 (512) 0.43x,
+    /// batch 8 (64) 0.7x, batch 1 (8) 1.2x. The threshold lies between 36 and 64.
     static let minimumSaving = 48
 
     private static func connections(_ g: ConvGeometry) -> [Pair] {
@@ -87,6 +94,8 @@ struct DensePlan {
         self.blockBudget = blockBudget
         pairs = DensePlan.connections(g)
         pairsByInput = pairs.sorted { ($0.q, $0.p) < ($1.q, $1.p) }
+        let connected = pairs
+        pairsByTap = (0..<g.kernelH * g.kernelW).map { t in connected.filter { $0.tap == t } }
         usedTaps = Set(pairs.map(\.tap)).sorted()
         var slot = [Int](repeating: -1, count: g.kernelH * g.kernelW)
         for (i, t) in usedTaps.enumerated() { slot[t] = i }
@@ -145,8 +154,6 @@ struct DensePlan {
             }
         }
     }
-
-    typealias Pair = (p: Int, q: Int, tap: Int)
 
     /// For each position s in 0..<count, target(s) [rows, columns] = the sum of product(pair)
     /// over the pairs of `list` whose `key` is s (consecutive in `list`, summed in its order):
@@ -225,9 +232,13 @@ struct DensePlan {
         }
     }
 
-    /// dw [O, C, KH, KW] from dW_t = Σ doutᵀ_p × x_q, threads by output channels.
+    /// dw [O, C, KH, KW] from dW_t = Σ doutᵀ_p × x_q over the tap's pairs, as one GEMM per tap
+    /// whose inner dimension stacks the pairs (p ascending): [doutᵀ_p1 | doutᵀ_p2 | …] ×
+    /// [x_q1 | x_q2 | …]ᵀ, threads by output channels. (A GEMM per pair, accumulating, had an
+    /// inner dimension of only N and rewrote dW_t once per pair: slower than im2col.)
     func weightGradient<T: TensorScalar>(_ dout: UnsafePointer<T>, _ x: UnsafePointer<T>, into dw: UnsafeMutablePointer<T>) {
-        let (N, O, C, P, Q) = (batch, outChannels, geometry.channels, positions, inputs)
+        let (N, O, C, P, Q, taps) = (batch, outChannels, geometry.channels, positions, inputs, taps)
+        let longest = pairsByTap.map(\.count).max() ?? 0
         withScratch(T.self, count: Q * C * N + P * O * N) { scratch in
             let xT = scratch, doutT = scratch + Q * C * N
             Parallel.forEachChunk(C) { _, channels in
@@ -236,21 +247,22 @@ struct DensePlan {
             Parallel.forEachChunk(O) { _, channels in
                 DensePlan.transpose(dout, outer: N, inner: channels, innerCount: O, last: P, into: doutT)
             }
-            forEachBlock(T.self, O, perChannel: usedTaps.count * C) { block, u in
-                let m = block.count
-                for (s, tap) in usedTaps.enumerated() {
-                    var first = true
-                    for pair in pairs where pair.tap == tap {
-                        GEMM.run(transB: true, m: m, n: C, k: N, a: doutT + (pair.p * O + block.lowerBound) * N, lda: N,
-                                 b: xT + pair.q * C * N, ldb: N, beta: first ? 0 : 1, c: u + s * m * C, ldc: C)
-                        first = false
-                    }
-                }
-                for o in block {
-                    for c in 0..<C {
-                        let kernel = dw + (o * C + c) * taps
-                        for t in 0..<taps {
-                            kernel[t] = slot[t] < 0 ? 0 : u[(slot[t] * m + o - block.lowerBound) * C + c]
+            Parallel.forEachChunk(O) { _, channels in
+                let (m, lo) = (channels.count, channels.lowerBound)
+                withScratch(T.self, count: (m + C) * longest * N + m * C) { buffer in
+                    for t in 0..<taps {
+                        let list = pairsByTap[t], k = list.count * N
+                        let a = buffer, b = buffer + m * k, r = buffer + (m + C) * k
+                        if !list.isEmpty {
+                            for (j, pair) in list.enumerated() {
+                                for o in channels { copyRun(a + (o - lo) * k + j * N, doutT + (pair.p * O + o) * N, N) }
+                                for c in 0..<C { copyRun(b + c * k + j * N, xT + (pair.q * C + c) * N, N) }
+                            }
+                            GEMM.run(transB: true, m: m, n: C, k: k, a: a, lda: k, b: b, ldb: k, c: r, ldc: C)
+                        }
+                        for o in channels {
+                            let kernels = dw + o * C * taps + t, row = r + (o - lo) * C
+                            for c in 0..<C { kernels[c * taps] = list.isEmpty ? 0 : row[c] }
                         }
                     }
                 }
