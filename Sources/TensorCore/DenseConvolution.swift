@@ -29,9 +29,9 @@
 /// matrices, once per call whatever the batch: see `preferred`.
 ///
 /// Threads own disjoint output channels (forward pass, weight gradient) or input channels
-/// (input gradient) in fixed chunks (the forward pass and input gradient in equal blocks of
-/// channels whose tap matrices fit `blockBudget`); every sum runs over the pairs in a fixed order, so results are bit-identical
-/// run to run for a given thread count.
+/// (input gradient) in fixed chunks, the forward pass and input gradient in equal blocks of
+/// channels whose tap matrices fit `blockBudget`; every sum runs over the pairs in a fixed
+/// order, so results are bit-identical run to run for a given thread count.
 struct DensePlan {
     /// A connected output position p, input position q and the tap t = kh·KW + kw between them.
     typealias Pair = (p: Int, q: Int, tap: Int)
@@ -65,10 +65,11 @@ struct DensePlan {
         return batch * (taps * g.positions - pairs.count) >= minimumSaving * Swift.max(used, 1)
     }
 
-    /// Forward + backward time against im2col's, release build, 2 threads (saving in brackets):
-    /// 512 -> 512 at 2x2, batch 64 (142) 0.78x, batch 32 (71) 1.0x, batch 16 (36) 1.23x, batch 1
-    /// 2.2x; 64 -> 64 at 2x2, batch 16 (36) 0.95x; 256 -> 256 at 1x1, batch 64 (512) 0.43x,
-    /// batch 8 (64) 0.7x, batch 1 (8) 1.2x. The threshold lies between 36 and 64.
+    /// Forward + backward time against im2col's, release build, 2 threads, a machine shared with
+    /// another job (saving in brackets): 512 -> 512 at 2x2, batch 64 (142) 0.81x, batch 32 (71)
+    /// 1.0-1.14x, batch 16 (36) 1.19x, batch 1 1.6x; 64 -> 64 at 2x2, batch 16 (36) 0.93x;
+    /// 256 -> 256 at 1x1, batch 64 (512) 0.47x, batch 8 (64) 0.71x, batch 1 (8) 1.27x. The
+    /// threshold lies between 36 and 64.
     static let minimumSaving = 48
 
     private static func connections(_ g: ConvGeometry) -> [Pair] {

