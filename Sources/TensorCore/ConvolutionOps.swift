@@ -138,9 +138,19 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
 }
 
 /// How a convolution is computed: `automatic` takes Winograd F(2x2, 3x3) for 3x3 stride-1
-/// padding-1 convolutions with at least 16 input and output channels, im2col + GEMM otherwise;
-/// tests force either path.
-enum ConvAlgorithm { case automatic, im2col, winograd }
+/// padding-1 convolutions with at least 16 input and output channels, one dense GEMM for maps
+/// smaller than the kernel (`DensePlan.preferred`), im2col + GEMM otherwise; tests force a path.
+enum ConvAlgorithm {
+    case automatic, im2col, winograd, dense
+
+    /// The path `convolution` takes for this geometry, batch and output channel count.
+    func resolved(_ geometry: ConvGeometry, batch: Int, outChannels: Int) -> ConvAlgorithm {
+        guard self == .automatic else { return self }
+        if WinogradPlan.preferred(geometry, outChannels: outChannels) { return .winograd }
+        if DensePlan.preferred(geometry, batch: batch, outChannels: outChannels) { return .dense }
+        return .im2col
+    }
+}
 
 /// `conv2d` with an explicit band size (tests force several bands on small images) and algorithm.
 func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), bandBudget: Int,
@@ -151,13 +161,13 @@ func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int),
     let geometry = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3],
                                 kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
     precondition(geometry.outH > 0 && geometry.outW > 0, "conv2d output would be empty for input \(x.shape)")
-    switch algorithm {
+    switch algorithm.resolved(geometry, batch: x.shape[0], outChannels: weight.shape[0]) {
     case .winograd:
         precondition(WinogradPlan.supports(geometry), "Winograd convolution needs a 3x3 kernel, stride 1 and padding 1")
         return winogradConvolution(x, weight: weight, bias: bias, geometry: geometry)
-    case .automatic where WinogradPlan.preferred(geometry, outChannels: weight.shape[0]):
-        return winogradConvolution(x, weight: weight, bias: bias, geometry: geometry)
-    default:
+    case .dense:
+        return denseConvolution(x, weight: weight, bias: bias, geometry: geometry)
+    case .automatic, .im2col:
         break
     }
     let plan = ConvPlan(geometry: geometry, batch: x.shape[0], outChannels: weight.shape[0], bandBudget: bandBudget)
@@ -173,6 +183,25 @@ func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int),
         } else {
             (dx, dw) = convBackward(Double.self, plan, x, weight, g, needInput: needInput, needWeight: weight.requiresGrad)
         }
+        var grads: [Tensor?] = [dx, dw]
+        if let bias { grads.append(bias.requiresGrad ? g.sum(axes: [0, 2, 3]) : nil) }
+        return grads
+    }
+}
+
+/// Records the backward of a convolution path that writes whole gradients (Winograd, dense):
+/// keeps x through `SavedTensor` and the weight, as the im2col path does, and calls
+/// gradients(x, dout, dx, dw) with dx and dw allocated (uninitialised) where they are needed;
+/// the bias gradient is dout summed over the batch and positions.
+func recordConvolution(_ out: Tensor, _ x: Tensor, weight: Tensor, bias: Tensor?,
+                       _ gradients: @escaping (_ x: Tensor, _ g: Tensor, _ dx: Tensor?, _ dw: Tensor?) -> Void) -> Tensor {
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    let savedInput = SavedTensor(x), needInput = x.requiresGrad
+    return record(out, "conv2d", inputs, keeps: SavedTensor.keeps(x) + [weight]) { g in
+        let x = savedInput.value()
+        let dx = needInput ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: false) : nil
+        let dw = weight.requiresGrad ? Tensor(shape: weight.shape, dtype: weight.dtype, zeroed: false) : nil
+        gradients(x, g, dx, dw)
         var grads: [Tensor?] = [dx, dw]
         if let bias { grads.append(bias.requiresGrad ? g.sum(axes: [0, 2, 3]) : nil) }
         return grads

@@ -474,12 +474,7 @@ func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: C
         }
     }
     x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
-    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-    let savedInput = SavedTensor(x), needInput = x.requiresGrad
-    return record(out, "conv2d", inputs, keeps: SavedTensor.keeps(x) + [weight]) { g in
-        let x = savedInput.value()
-        let dx = needInput ? Tensor(shape: x.shape, dtype: x.dtype, zeroed: false) : nil
-        let dw = weight.requiresGrad ? Tensor(shape: weight.shape, dtype: weight.dtype, zeroed: false) : nil
+    return recordConvolution(out, x, weight: weight, bias: bias) { x, g, dx, dw in
         func backward<T: TensorScalar>(_: T.Type) {
             let (C, O) = (plan.channels, plan.outChannels)
             if let dx {
@@ -501,8 +496,5 @@ func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: C
             }
         }
         g.dtype == .float32 ? backward(Float.self) : backward(Double.self)
-        var grads: [Tensor?] = [dx, dw]
-        if let bias { grads.append(bias.requiresGrad ? g.sum(axes: [0, 2, 3]) : nil) }
-        return grads
     }
 }

@@ -181,6 +181,9 @@ def main():
                 {"kind": "conv2d", "in": 3, "out": 5, "kernel": 3, "stride": 2, "padding": 1, "bias": True})
     module_case("layer_conv2d_pointwise", lambda: Wrap(nn.Conv2d(4, 6, 1, bias=False)), (3, 4, 5, 5),
                 {"kind": "conv2d", "in": 4, "out": 6, "kernel": 1, "stride": 1, "padding": 0, "bias": False})
+    # A 2x2 map with 16 channels at batch 40: conv2d takes the dense path here (DensePlan.preferred).
+    module_case("layer_conv2d_tiny_map", lambda: Wrap(nn.Conv2d(16, 16, 3, stride=1, padding=1, bias=True)), (40, 16, 2, 2),
+                {"kind": "conv2d", "in": 16, "out": 16, "kernel": 3, "stride": 1, "padding": 1, "bias": True}, optimizers=False)
     module_case("layer_conv_transpose2d", lambda: Wrap(nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1, bias=True)), (2, 4, 5, 6),
                 {"kind": "conv_transpose2d", "in": 4, "out": 3, "kernel": 4, "stride": 2, "padding": 1, "bias": True})
     module_case("layer_linear", lambda: Wrap(nn.Linear(7, 4)), (5, 7), {"kind": "linear", "in": 7, "out": 4})

@@ -109,7 +109,7 @@ func buildModule(_ name: String, _ s: Golden.Spec) -> (Module, (Module, Tensor) 
     }
 }
 
-let moduleCases = ["layer_conv2d", "layer_conv2d_pointwise", "layer_conv_transpose2d", "layer_linear", "layer_batchnorm",
+let moduleCases = ["layer_conv2d", "layer_conv2d_pointwise", "layer_conv2d_tiny_map", "layer_conv_transpose2d", "layer_linear", "layer_batchnorm",
                    "layer_batchnorm_momentum1", "layer_groupnorm", "layer_continual_norm", "layer_cosine_linear",
                    "layer_split_cosine_linear", "op_maxpool", "op_avgpool", "op_adaptive_avgpool", "op_upsample_bilinear",
                    "op_upsample_nearest", "op_softmax", "op_log_softmax", "op_roll_flip", "model_small_cnn", "model_resnet18_cifar",
