@@ -21,9 +21,7 @@ public enum AbstractionDescriptors {
         var dims = 0
         for start in stride(from: 0, to: n, by: batchSize) {
             let batch = images.slice(axis: 0, start..<min(start + batchSize, n))
-            var abstraction: Tensor?
-            Autograd.withNoGrad { _ = model.body(batch) { abstraction = $0 } }
-            let pooled = abstraction!.mean(axes: [2, 3])
+            let pooled = Autograd.withNoGrad { model.encode(batch).bottleneck.mean(axes: [2, 3]) }
             dims = pooled.shape[1]
             values += pooled.floats()
         }

@@ -18,7 +18,7 @@ public enum EncoderFeatures {
             for (layer, hook) in zip(layers, hooks) { layer.removeForwardHook(hook) }
             model.train(wasTraining)
         }
-        Autograd.withNoGrad { _ = model.body(images) }
+        Autograd.withNoGrad { _ = model.encode(images) }
         return captured.map { $0! }
     }
 }

@@ -234,16 +234,4 @@ extension VectorKernels {
         }
         while i < n { d[i] = reluPre(x, r, i, scale, shift) > 0 ? g[i] : 0; i &+= 1 }
     }
-
-    /// d = (y > 0 ? g : 0) * a
-    @inline(__always)
-    static func maskedScale(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, a: Float, _ n: Int) {
-        var i = 0
-        let va = V(repeating: a), zero = V(repeating: 0)
-        while i &+ width <= n {
-            store(load(g + i).replacing(with: zero, where: load(y + i) .<= zero) * va, d + i)
-            i &+= width
-        }
-        while i < n { d[i] = (y[i] > 0 ? g[i] : 0) * a; i &+= 1 }
-    }
 }

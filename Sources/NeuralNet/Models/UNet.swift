@@ -92,9 +92,10 @@ public final class UNet: Module {
         return heads.count - 1
     }
 
-    /// The shared body: its output feeds every head; `abstraction` receives bottleneck.1's
-    /// output (the AeiSeg descriptor) when asked.
-    public func body(_ x: Tensor, abstraction: ((Tensor) -> Void)? = nil) -> Tensor {
+    /// The encoder half of the body: bottleneck.1's output (the abstraction layer, AeiSeg's
+    /// descriptor) and the skip connections, finest first. The descriptors and the encoder
+    /// features need only this half, so they do not run the decoder.
+    public func encode(_ x: Tensor) -> (bottleneck: Tensor, skips: [Tensor]) {
         var skips: [Tensor] = []
         var h = x
         for level in [enc0, enc1, enc2, enc3] {
@@ -103,8 +104,12 @@ public final class UNet: Module {
             h = maxPool2d(h, kernel: (2, 2))
         }
         h = dropout(h)
-        h = bottleneck.reduce(h) { $1($0) }
-        abstraction?(h)
+        return (bottleneck.reduce(h) { $1($0) }, skips)
+    }
+
+    /// The shared body: its output feeds every head.
+    public func body(_ x: Tensor) -> Tensor {
+        var (h, skips) = encode(x)
         // Each skip leaves the list when its level uses it, so that the finer levels do not
         // run with the coarser levels' skips still held (14 MiB of the U-Net benchmark's
         // evaluation peak at batch 8).
