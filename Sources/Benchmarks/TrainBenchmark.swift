@@ -82,8 +82,6 @@ public struct TrainBenchmark {
         return row
     }
 
-    static func rate(_ value: Double) -> String { String(format: value >= 100 ? "%.0f" : "%.1f", value) }
-
     // MARK: - layers
 
     /// Every distinct convolution shape of the nets (first use first), timed in this process and

@@ -78,8 +78,6 @@ struct ConvPlan {
         return stride(from: 0, to: outH, by: rowsPerBand).map { $0..<Swift.min(outH, $0 + rowsPerBand) }
     }
 
-
-
     /// Image ranges per thread, then groups within: (first image, images in the group).
     func forEachGroup(_ body: (_ chunk: Int, _ first: Int, _ count: Int) -> Void) {
         Parallel.forEachChunk(batch) { chunk, images in

@@ -156,6 +156,27 @@ struct DensePlan {
         }
     }
 
+    /// `transpose` of a whole [N, channels, positions] tensor to [positions, channels, N],
+    /// channels split over the threads.
+    func transposeBatch<T: TensorScalar>(_ src: UnsafePointer<T>, channels: Int, positions: Int, into dst: UnsafeMutablePointer<T>) {
+        Parallel.forEachChunk(channels) { _, range in
+            DensePlan.transpose(src, outer: batch, inner: range, innerCount: channels, last: positions, into: dst)
+        }
+    }
+
+    /// The inverse of `transpose`, plus a per-channel shift: dst[r, i, j] = src[j, i, r]
+    /// (+ shift[i]) for i in `inner` (outᵀ [P, O, N] back to out [N, O, P], dxᵀ likewise).
+    @inline(__always)
+    static func untranspose<T: TensorScalar>(_ src: UnsafePointer<T>, outer: Int, inner: Range<Int>, innerCount: Int, last: Int,
+                                             shift: UnsafePointer<T>? = nil, into dst: UnsafeMutablePointer<T>) {
+        for r in 0..<outer {
+            for i in inner {
+                let row = dst + (r &* innerCount &+ i) &* last, b = shift?[i] ?? 0
+                for j in 0..<last { row[j] = src[(j &* innerCount &+ i) &* outer &+ r] + b }
+            }
+        }
+    }
+
     /// For each position s in 0..<count, target(s) [rows, columns] = the sum of product(pair)
     /// over the pairs of `list` whose `key` is s (consecutive in `list`, summed in its order):
     /// product writes its GEMM into the target with the given beta, 0 for the first pair, 1
@@ -181,10 +202,7 @@ struct DensePlan {
     func forward<T: TensorScalar>(_ x: UnsafePointer<T>, _ w: UnsafePointer<T>, _ bias: UnsafePointer<T>?, _ out: UnsafeMutablePointer<T>) {
         let (N, O, C, P, Q) = (batch, outChannels, geometry.channels, positions, inputs)
         withScratch(T.self, count: Q * C * N) { xT in
-            // xᵀ [Q, C, N].
-            Parallel.forEachChunk(C) { _, channels in
-                DensePlan.transpose(x, outer: N, inner: channels, innerCount: C, last: Q, into: xT)
-            }
+            transposeBatch(x, channels: C, positions: Q, into: xT)
             withScratch(T.self, count: P * O * N) { outT in
                 forEachBlock(T.self, O, perChannel: usedTaps.count * C) { block, u in
                     tapMatrices(w, rows: block, columns: 0..<C, into: u)
@@ -194,41 +212,36 @@ struct DensePlan {
                         GEMM.run(m: m, n: N, k: C, a: u + slot[pair.tap] * m * C, lda: C, b: xT + pair.q * C * N, ldb: N,
                                  beta: beta, c: target, ldc: N)
                     }
-                    // out[n, o, p] = outᵀ[p, o, n] (+ bias[o]).
-                    for n in 0..<N {
-                        for o in block {
-                            let row = out + (n * O + o) * P, b = bias?[o] ?? 0
-                            for p in 0..<P { row[p] = outT[(p * O + o) * N + n] + b }
-                        }
-                    }
+                    DensePlan.untranspose(outT, outer: N, inner: block, innerCount: O, last: P, shift: bias, into: out)
                 }
             }
         }
     }
 
-    /// dx [N, C·Q] = dout [N, O·P] × D, threads by input channels.
-    func inputGradient<T: TensorScalar>(_ dout: UnsafePointer<T>, _ w: UnsafePointer<T>, into dx: UnsafeMutablePointer<T>) {
-        let (N, O, C, P, Q) = (batch, outChannels, geometry.channels, positions, inputs)
-        withScratch(T.self, count: P * O * N) { doutT in
-            Parallel.forEachChunk(O) { _, channels in
-                DensePlan.transpose(dout, outer: N, inner: channels, innerCount: O, last: P, into: doutT)
-            }
-            withScratch(T.self, count: Q * C * N) { dxT in
-                forEachBlock(T.self, C, perChannel: usedTaps.count * O) { block, u in
-                    tapMatrices(w, rows: 0..<O, columns: block, into: u)
-                    let m = block.count
-                    DensePlan.accumulate(pairsByInput, by: \.q, count: Q, rows: m, columns: N,
-                                         target: { dxT + ($0 * C + block.lowerBound) * N }) { pair, beta, target in
-                        GEMM.run(transA: true, m: m, n: N, k: O, a: u + slot[pair.tap] * O * m, lda: m, b: doutT + pair.p * O * N,
-                                 ldb: N, beta: beta, c: target, ldc: N)
-                    }
-                    for n in 0..<N {
-                        for c in block {
-                            let row = dx + (n * C + c) * Q
-                            for q in 0..<Q { row[q] = dxT[(q * C + c) * N + n] }
-                        }
-                    }
+    /// The gradients of x and w (where asked for) from dout [N, O·P], which both read
+    /// transposed to doutᵀ [P, O, N]: transposed once here for both.
+    func backward<T: TensorScalar>(_ dout: UnsafePointer<T>, _ x: UnsafePointer<T>, _ w: UnsafePointer<T>,
+                                   dx: UnsafeMutablePointer<T>?, dw: UnsafeMutablePointer<T>?) {
+        withScratch(T.self, count: positions * outChannels * batch) { doutT in
+            transposeBatch(dout, channels: outChannels, positions: positions, into: doutT)
+            if let dx { inputGradient(doutT, w, into: dx) }
+            if let dw { weightGradient(doutT, x, into: dw) }
+        }
+    }
+
+    /// dx [N, C·Q] = dout [N, O·P] × D from doutᵀ [P, O, N], threads by input channels.
+    func inputGradient<T: TensorScalar>(_ doutT: UnsafePointer<T>, _ w: UnsafePointer<T>, into dx: UnsafeMutablePointer<T>) {
+        let (N, O, C, Q) = (batch, outChannels, geometry.channels, inputs)
+        withScratch(T.self, count: Q * C * N) { dxT in
+            forEachBlock(T.self, C, perChannel: usedTaps.count * O) { block, u in
+                tapMatrices(w, rows: 0..<O, columns: block, into: u)
+                let m = block.count
+                DensePlan.accumulate(pairsByInput, by: \.q, count: Q, rows: m, columns: N,
+                                     target: { dxT + ($0 * C + block.lowerBound) * N }) { pair, beta, target in
+                    GEMM.run(transA: true, m: m, n: N, k: O, a: u + slot[pair.tap] * O * m, lda: m, b: doutT + pair.p * O * N,
+                             ldb: N, beta: beta, c: target, ldc: N)
                 }
+                DensePlan.untranspose(dxT, outer: N, inner: block, innerCount: C, last: Q, into: dx)
             }
         }
     }
@@ -236,18 +249,13 @@ struct DensePlan {
     /// dw [O, C, KH, KW] from dW_t = Σ doutᵀ_p × x_q over the tap's pairs, as one GEMM per tap
     /// whose inner dimension stacks the pairs (p ascending): [doutᵀ_p1 | doutᵀ_p2 | …] ×
     /// [x_q1 | x_q2 | …]ᵀ, threads by output channels. (A GEMM per pair, accumulating, had an
-    /// inner dimension of only N and rewrote dW_t once per pair: slower than im2col.)
-    func weightGradient<T: TensorScalar>(_ dout: UnsafePointer<T>, _ x: UnsafePointer<T>, into dw: UnsafeMutablePointer<T>) {
-        let (N, O, C, P, Q, taps) = (batch, outChannels, geometry.channels, positions, inputs, taps)
+    /// inner dimension of only N and rewrote dW_t once per pair: slower than im2col.) `doutT` is
+    /// doutᵀ [P, O, N].
+    func weightGradient<T: TensorScalar>(_ doutT: UnsafePointer<T>, _ x: UnsafePointer<T>, into dw: UnsafeMutablePointer<T>) {
+        let (N, O, C, Q, taps) = (batch, outChannels, geometry.channels, inputs, taps)
         let longest = pairsByTap.map(\.count).max() ?? 0
-        withScratch(T.self, count: Q * C * N + P * O * N) { scratch in
-            let xT = scratch, doutT = scratch + Q * C * N
-            Parallel.forEachChunk(C) { _, channels in
-                DensePlan.transpose(x, outer: N, inner: channels, innerCount: C, last: Q, into: xT)
-            }
-            Parallel.forEachChunk(O) { _, channels in
-                DensePlan.transpose(dout, outer: N, inner: channels, innerCount: O, last: P, into: doutT)
-            }
+        withScratch(T.self, count: Q * C * N) { xT in
+            transposeBatch(x, channels: C, positions: Q, into: xT)
             Parallel.forEachChunk(O) { _, channels in
                 let (m, lo) = (channels.count, channels.lowerBound)
                 withScratch(T.self, count: (m + C) * longest * N + m * C) { buffer in
@@ -286,8 +294,7 @@ func denseConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: Conv
     x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
     return recordConvolution(out, x, weight: weight, bias: bias) { x, g, dx, dw in
         func backward<T: TensorScalar>(_: T.Type) {
-            if let dx { plan.inputGradient(g.pointer(T.self), weight.pointer(T.self), into: dx.pointer(T.self)) }
-            if let dw { plan.weightGradient(g.pointer(T.self), x.pointer(T.self), into: dw.pointer(T.self)) }
+            plan.backward(g.pointer(T.self), x.pointer(T.self), weight.pointer(T.self), dx: dx?.pointer(T.self), dw: dw?.pointer(T.self))
         }
         g.dtype == .float32 ? backward(Float.self) : backward(Double.self)
     }

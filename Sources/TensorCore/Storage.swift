@@ -6,8 +6,8 @@ import Glibc
 /// The bytes behind a tensor: 64-byte aligned, possibly shared by views (reshapes).
 ///
 /// Training allocates the same buffer sizes every step. `BufferPool` keeps freed buffers by
-/// exact size and hands them out again, so a step neither calls malloc for its activations
-/// nor page-faults fresh memory in. It never lets its cache raise the process's peak: see
+/// size and hands them out again, so a step neither calls malloc for its activations nor
+/// page-faults fresh memory in. It never lets its cache raise the process's peak: see
 /// `BufferPool`.
 public final class Storage: @unchecked Sendable {
     public let pointer: UnsafeMutableRawPointer
@@ -31,7 +31,7 @@ public final class Storage: @unchecked Sendable {
     }
 }
 
-/// Free buffers by exact size. Thread-safe.
+/// Free buffers by size (exact for tensors, up to `fitRatio` larger for kernel scratch). Thread-safe.
 ///
 /// Policy: live + cached <= max(highWater + headroom, floor), where highWater is the most bytes
 /// ever live at once, headroom = highWater / 10 (at most 32 MiB) and floor = 384 MiB. A buffer
@@ -93,7 +93,7 @@ public final class BufferPool: @unchecked Sendable {
     func take(_ byteCount: Int, transient: Bool = false) -> (pointer: UnsafeMutableRawPointer, capacity: Int) {
         let size = max(byteCount, 1)
         pthread_mutex_lock(&lock)
-        if let fit = transient ? cachedFit(size) : (free[size] != nil ? size : nil), var list = free[fit], let pointer = list.popLast() {
+        if let fit = cachedFit(size, larger: transient), var list = free[fit], let pointer = list.popLast() {
             free[fit] = list.isEmpty ? nil : list
             cached -= fit
             live += fit
@@ -119,11 +119,13 @@ public final class BufferPool: @unchecked Sendable {
     static let fitRatio = 2
 
     /// The size of the free buffer to serve `size` from (lock held): `size` itself when one is
-    /// free, else the smallest free size below `fitRatio * size` that keeps live bytes within
-    /// the high-water (a larger buffer at the peak of a step would raise the peak by the
-    /// difference: the expert's training peak rose 4% that way); nil when none.
-    private func cachedFit(_ size: Int) -> Int? {
+    /// free, else, when a `larger` one may serve, the smallest free size below `fitRatio * size`
+    /// that keeps live bytes within the high-water (a larger buffer at the peak of a step would
+    /// raise the peak by the difference: the expert's training peak rose 4% that way); nil when
+    /// none.
+    private func cachedFit(_ size: Int, larger: Bool) -> Int? {
         if free[size] != nil { return size }
+        guard larger else { return nil }
         var best: Int?
         for candidate in free.keys where candidate > size && candidate < Self.fitRatio * size && live + candidate <= highWater {
             if best.map({ candidate < $0 }) ?? true { best = candidate }

@@ -97,9 +97,12 @@ struct WinogradPlan {
     /// Rows of tiles whose lines `inputTransform` combines before it reads any of them back.
     static let lineBatch = 8
 
+    /// Values of one padded line of `inputTransform`: input columns -1 ... 2 tilesW.
+    var lineWidth: Int { 2 &* tilesW &+ 2 }
+
     /// Scratch `inputTransform` needs for its lines: `lineBatch` groups of four padded lines
-    /// (2 tilesW + 2 values each) and one row of zeros.
-    var lineScratch: Int { Self.lineBatch &* 4 &* (2 &* tilesW &+ 2) &+ width }
+    /// and one row of zeros.
+    var lineScratch: Int { Self.lineBatch &* 4 &* lineWidth &+ width }
 
     /// V [16, planes, columns] = Bᵀ d B of every tile in `rows` of `src` [N, planes, H, W]
     /// (column (r - rows.lowerBound) * tilesW + tx). `lines` holds `lineScratch` values.
@@ -115,7 +118,6 @@ struct WinogradPlan {
                                          lines: UnsafeMutablePointer<T>) {
         let columns = rows.count &* tilesW
         let stride16 = planes &* columns
-        let lineWidth = 2 &* tilesW &+ 2
         let plane = height &* width
         let zeros = lines + Self.lineBatch &* 4 &* lineWidth
         zeroRun(zeros, width)
@@ -135,7 +137,7 @@ struct WinogradPlan {
                     let ih = 2 &* ty &- 1 &+ i
                     return ih >= 0 && ih < height ? image + ih &* width : UnsafePointer(zeros)
                 }
-                combineRows(row(0), row(1), row(2), row(3), into: lines + queued &* 4 &* lineWidth, lineWidth: lineWidth)
+                combineRows(row(0), row(1), row(2), row(3), into: lines + queued &* 4 &* lineWidth)
                 queue[2 &* queued] = c; queue[2 &* queued &+ 1] = r
                 queued &+= 1
                 if queued == Self.lineBatch { flush() }
@@ -147,7 +149,7 @@ struct WinogradPlan {
     /// The four padded lines of one plane's row of tiles from its input rows d0 ... d3.
     @inline(__always)
     private func combineRows<T: TensorScalar>(_ d0: UnsafePointer<T>, _ d1: UnsafePointer<T>, _ d2: UnsafePointer<T>, _ d3: UnsafePointer<T>,
-                                             into lines: UnsafeMutablePointer<T>, lineWidth: Int) {
+                                             into lines: UnsafeMutablePointer<T>) {
         let l0 = lines, l1 = lines + lineWidth, l2 = lines + 2 &* lineWidth, l3 = lines + 3 &* lineWidth
         // Eight columns at a time (written out: the compiler cannot prove that the lines and
         // the image rows do not overlap, and left this loop scalar).
@@ -174,7 +176,6 @@ struct WinogradPlan {
     /// t[2tx ... 2tx + 3] and writes transform positions 4i ... 4i + 3 (`stride16` apart).
     @inline(__always)
     private func tileRow<T: TensorScalar>(_ lines: UnsafeMutablePointer<T>, into out: UnsafeMutablePointer<T>, stride16: Int) {
-        let lineWidth = 2 &* tilesW &+ 2
         for i in 0..<4 {
             let t = lines + i &* lineWidth
             let o = out + (4 &* i) &* stride16
