@@ -135,16 +135,21 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (In
     convolution(x, weight: weight, bias: bias, stride: stride, padding: padding, bandBudget: ConvPlan.defaultBandBudget)
 }
 
-/// How a convolution is computed: `automatic` takes Winograd F(2x2, 3x3) for 3x3 stride-1
-/// padding-1 convolutions with at least 16 input and output channels, one dense GEMM for maps
-/// smaller than the kernel (`DensePlan.preferred`), im2col + GEMM otherwise; tests force a path.
+/// How a convolution is computed: `automatic` takes Winograd F(4x4, 3x3) or F(2x2, 3x3) for
+/// 3x3 stride-1 padding-1 convolutions with at least 16 input and output channels
+/// (`WinogradPlan.preferredTile`), one dense GEMM for maps smaller than the kernel
+/// (`DensePlan.preferred`), im2col + GEMM otherwise; tests force a path.
 enum ConvAlgorithm {
-    case automatic, im2col, winograd, dense
+    case automatic, im2col, winograd, winograd4, dense
 
     /// The path `convolution` takes for this geometry, batch and output channel count.
     func resolved(_ geometry: ConvGeometry, batch: Int, outChannels: Int) -> ConvAlgorithm {
         guard self == .automatic else { return self }
-        if WinogradPlan.preferred(geometry, outChannels: outChannels) { return .winograd }
+        switch WinogradPlan.preferredTile(geometry, outChannels: outChannels) {
+        case 4: return .winograd4
+        case 2: return .winograd
+        default: break
+        }
         if DensePlan.preferred(geometry, batch: batch, outChannels: outChannels) { return .dense }
         return .im2col
     }
@@ -159,10 +164,11 @@ func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int),
     let geometry = ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3],
                                 kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
     precondition(geometry.outH > 0 && geometry.outW > 0, "conv2d output would be empty for input \(x.shape)")
-    switch algorithm.resolved(geometry, batch: x.shape[0], outChannels: weight.shape[0]) {
-    case .winograd:
+    let path = algorithm.resolved(geometry, batch: x.shape[0], outChannels: weight.shape[0])
+    switch path {
+    case .winograd, .winograd4:
         precondition(WinogradPlan.supports(geometry), "Winograd convolution needs a 3x3 kernel, stride 1 and padding 1")
-        return winogradConvolution(x, weight: weight, bias: bias, geometry: geometry)
+        return winogradConvolution(x, weight: weight, bias: bias, geometry: geometry, tile: path == .winograd4 ? 4 : 2)
     case .dense:
         return denseConvolution(x, weight: weight, bias: bias, geometry: geometry)
     case .automatic, .im2col:

@@ -1,4 +1,6 @@
-/// Winograd F(2x2, 3x3) for 3x3 convolutions at stride 1 with padding 1 (Lavin & Gray 2016).
+/// Winograd convolution for 3x3 kernels at stride 1 with padding 1 (Lavin & Gray 2016), with
+/// 2x2 output tiles, F(2x2, 3x3), described here, or 4x4 tiles, F(4x4, 3x3)
+/// (`WinogradF4Transforms.swift`: the same passes with 6x6 patches and 36 positions).
 ///
 /// The output is cut into 2x2 tiles; tile t reads the 4x4 input patch d whose top-left pixel is
 /// (2ty - 1, 2tx - 1) (zero outside the image). Per tile and channel pair,
@@ -9,21 +11,24 @@
 /// Summing over input channels turns the elementwise product into 16 independent GEMMs, one per
 /// transform position k: M_k [O, tiles] = U_k [O, C] × V_k [C, tiles], with U = G g Gᵀ (the
 /// weights) and V = Bᵀ d B (the input). That is 16 multiplications per 2x2 outputs and channel
-/// pair instead of 36: 2.25x fewer GEMM FLOPs than im2col.
+/// pair instead of 36: 2.25x fewer GEMM FLOPs than im2col (F(4x4): 4x fewer).
 ///
 /// Backward, exactly the adjoint of the same computation:
 /// - input gradient: dx is the convolution of dy with the weights flipped in both spatial axes
 ///   and with in/out channels swapped, again 3x3 stride 1 padding 1, so the forward machinery
-///   runs on dy, reading U transposed and permuted (see `convolve`);
+///   runs on dy, reading U transposed (see `convolve`);
 /// - weight gradient: dU_k [O, C] = Σ_tiles dM_k Vᵀ_k with dM = A dy Aᵀ per tile (a 2x2 dy tile
 ///   spread onto 4x4; outputs beyond the image count as zero), then dW = Gᵀ dU G.
 ///
-/// Work is split over threads by rows of tiles across the whole batch (fixed chunks, so results
-/// are bit-identical for a thread count); each thread takes its rows a unit at a time, sized
-/// so that its transformed blocks stay around the core's L2. Weight-gradient partials are kept
-/// per thread and summed in chunk order.
+/// The forward pass and the input gradient split the work over threads by rows of tiles across
+/// the whole batch (fixed chunks, so results are bit-identical for a thread count); each thread
+/// takes its rows a unit at a time, sized so that its transformed blocks stay around the core's
+/// L2. The weight gradient takes the units in order and splits each one's transforms by planes
+/// and its GEMMs by position (`accumulateWeightGradient`).
 struct WinogradPlan {
     let batch: Int, channels: Int, outChannels: Int, height: Int, width: Int
+    /// Side of the output tiles: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3) (`WinogradF4Transforms.swift`).
+    let tile: Int
     let tilesH: Int, tilesW: Int
     /// Rows of tiles per unit of work.
     let rowsPerUnit: Int
@@ -33,28 +38,43 @@ struct WinogradPlan {
         g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.padH == 1 && g.padW == 1
     }
 
-    /// Whether the automatic choice takes this path: with few channels the 16 GEMMs are too thin
-    /// (K = C) to beat one im2col GEMM with K = 9C; on maps whose partial tiles compute more
-    /// than 1.25x the outputs the saving shrinks too far (a 3x3 map computes 4 tiles, 16
-    /// outputs, for 9; 5x5 and 7x7 waste 44% and 31%); and maps under 4x4 give each of the 16
-    /// weight blocks too few tiles to reuse it (ResNet-18's 2x2 layer at batch 64 ran slower).
-    static func preferred(_ g: ConvGeometry, outChannels: Int) -> Bool {
-        let tiles = ((g.height + 1) / 2) * ((g.width + 1) / 2)
-        return supports(g) && g.channels >= 16 && outChannels >= 16 && g.height >= 4 && g.width >= 4
-            && 16 * tiles <= 5 * g.height * g.width
+    /// The tile side the automatic choice takes, or nil for another path: with few channels
+    /// the GEMMs are too thin (K = C) to beat one im2col GEMM with K = 9C, and maps under 4x4
+    /// give each transformed weight block too few tiles to reuse it (ResNet-18's 2x2 layer at
+    /// batch 64 ran slower). F(4x4) computes 36 products per 4x4 tile where F(2x2) computes 64
+    /// and im2col 144, and its transformed blocks are 2.25 values per output instead of 4, so
+    /// it is taken wherever its partial tiles waste no more than F(2x2)'s do, with at most
+    /// 1.6x the outputs computed.
+    static func preferredTile(_ g: ConvGeometry, outChannels: Int) -> Int? {
+        guard supports(g) && g.channels >= 16 && outChannels >= 16 && g.height >= 4 && g.width >= 4 else { return nil }
+        let tiles2 = ((g.height + 1) / 2) * ((g.width + 1) / 2), tiles4 = ((g.height + 3) / 4) * ((g.width + 3) / 4)
+        if 36 * tiles4 <= 16 * tiles2 && 16 * tiles4 * 5 <= 8 * g.height * g.width { return 4 }
+        return 16 * tiles2 <= 5 * g.height * g.width ? 2 : nil
     }
 
     /// `unitColumns` overrides the tiles per unit (tests force many small units).
-    init(geometry g: ConvGeometry, batch: Int, outChannels: Int, unitColumns: Int? = nil) {
+    init(geometry g: ConvGeometry, batch: Int, outChannels: Int, tile: Int = 2, unitColumns: Int? = nil) {
+        precondition(tile == 2 || tile == 4, "Winograd tiles are 2x2 or 4x4, not \(tile)x\(tile)")
         self.batch = batch
         channels = g.channels; self.outChannels = outChannels
         height = g.height; width = g.width
-        tilesH = (g.height + 1) / 2; tilesW = (g.width + 1) / 2
-        // About 256K floats of transformed input and output per unit (16 (C + O) per tile), but
-        // at least 256 tiles so the GEMMs stay wide enough to run near OpenBLAS's peak.
-        let columns = unitColumns ?? Swift.min(4096, Swift.max(256, (256 * 1024) / (16 * (channels + outChannels))))
+        self.tile = tile
+        tilesH = (g.height + tile - 1) / tile; tilesW = (g.width + tile - 1) / tile
+        // About 256K floats of transformed input and output per unit (positions (C + O) per
+        // tile), but enough tiles that the GEMMs stay wide enough to run near OpenBLAS's peak:
+        // 256 with few channels, fewer with many (K = C is deep enough there; 256 tiles of
+        // 512 + 512 channels made 38 MB of scratch per thread for F(4x4)).
+        let positions = (tile + 2) * (tile + 2)
+        let floor = Swift.min(256, 65536 / (channels + outChannels))
+        let columns = unitColumns ?? Swift.min(4096, Swift.max(floor, (256 * 1024) / (positions * (channels + outChannels))))
         rowsPerUnit = Swift.max(1, columns / tilesW)
     }
+
+    /// Side of the input patches and of the transformed tiles.
+    var alpha: Int { tile &+ 2 }
+
+    /// Transform positions per tile: 16 for F(2x2), 36 for F(4x4).
+    var positions: Int { alpha &* alpha }
 
     /// Tile rows across the batch: row r is tile row r % tilesH of image r / tilesH.
     var tileRows: Int { batch * tilesH }
@@ -62,32 +82,49 @@ struct WinogradPlan {
     /// Tile columns of the largest unit (scratch sizes).
     var maxColumns: Int { Swift.min(rowsPerUnit, tileRows) * tilesW }
 
-    /// Units of tile rows, each thread's in order; `first` marks a thread's first unit.
-    func forEachUnit(_ body: (_ chunk: Int, _ rows: Range<Int>, _ first: Bool) -> Void) {
-        Parallel.forEachChunk(tileRows) { chunk, rows in
+    /// Values from one transform position's [planes, columns] block to the next: one cache line
+    /// more than the block, so that the positions' blocks do not start at multiples of 4 KiB
+    /// apart (64 planes of 256 tiles are 64 KiB): the transforms write all positions of a tile
+    /// at once, and at such strides their lines competed for the same cache sets (the F(4x4)
+    /// input transform ran 2x slower).
+    func positionStride(_ planes: Int, _ columns: Int) -> Int { planes &* columns &+ 64 / MemoryLayout<Float>.stride }
+
+    /// Values from one transform position's [O, C] block of transformed weights (or of their
+    /// gradient) to the next: one cache line more than the block, as `positionStride`.
+    static func weightStride(_ outChannels: Int, _ channels: Int) -> Int { outChannels &* channels &+ 64 / MemoryLayout<Float>.stride }
+
+    /// Values of the transformed weights: `positions` blocks `weightStride` apart.
+    var weightBlock: Int { positions &* Self.weightStride(outChannels, channels) }
+
+    /// Scratch of one unit: V and M (or dM) for `cin` and `cout` planes, then the lines.
+    func unitScratch(_ cin: Int, _ cout: Int) -> Int {
+        positions * (positionStride(cin, maxColumns) + positionStride(cout, maxColumns)) + lineScratch
+    }
+
+    /// Units of tile rows, each thread's in order.
+    func forEachUnit(_ body: (_ rows: Range<Int>) -> Void) {
+        Parallel.forEachChunk(tileRows) { _, rows in
             var r = rows.lowerBound
             while r < rows.upperBound {
                 let end = Swift.min(rows.upperBound, r + rowsPerUnit)
-                body(chunk, r..<end, r == rows.lowerBound)
+                body(r..<end)
                 r = end
             }
         }
     }
 
-    var chunkCount: Int { Parallel.chunkCount(tileRows) }
-
     // MARK: transforms
 
-    /// Calls body(c, r) for every plane c and tile row r of `rows`, image by image: all planes of
-    /// one image (adjacent in memory) before the next image, so that the transforms read and
+    /// Calls body(c, r) for every plane c of `planes` and tile row r of `rows`, image by image:
+    /// all planes of one image (adjacent in memory) before the next image, so that the transforms read and
     /// write activations in memory order. Channel-major order across a unit's images made each
     /// plane a cold miss: the loads of the input rows were half of the input transform's time.
     @inline(__always)
-    func forEachPlaneRow(_ rows: Range<Int>, planes: Int, _ body: (_ c: Int, _ r: Int) -> Void) {
+    func forEachPlaneRow(_ rows: Range<Int>, planes: Range<Int>, _ body: (_ c: Int, _ r: Int) -> Void) {
         var start = rows.lowerBound
         while start < rows.upperBound {
             let end = Swift.min(rows.upperBound, (start / tilesH + 1) * tilesH)
-            for c in 0..<planes {
+            for c in planes {
                 for r in start..<end { body(c, r) }
             }
             start = end
@@ -97,47 +134,57 @@ struct WinogradPlan {
     /// Rows of tiles whose lines `inputTransform` combines before it reads any of them back.
     static let lineBatch = 8
 
-    /// Values of one padded line of `inputTransform`: input columns -1 ... 2 tilesW.
-    var lineWidth: Int { 2 &* tilesW &+ 2 }
+    /// Values of one padded line of `inputTransform`: input columns -1 ... 2 tilesW for 2x2
+    /// tiles; -1 ... 4 tilesW + 2 for 4x4 tiles (the last two only read, as zeros, by the
+    /// vector loads of the last tiles).
+    var lineWidth: Int { tile == 2 ? 2 &* tilesW &+ 2 : 4 &* tilesW &+ 4 }
 
-    /// Scratch `inputTransform` needs for its lines: `lineBatch` groups of four padded lines
-    /// and one row of zeros.
-    var lineScratch: Int { Self.lineBatch &* 4 &* lineWidth &+ width }
+    /// Scratch `inputTransform` needs for its lines: `lineBatch` groups of `alpha` padded
+    /// lines and one row of zeros.
+    var lineScratch: Int { Self.lineBatch &* alpha &* lineWidth &+ width }
 
-    /// V [16, planes, columns] = Bᵀ d B of every tile in `rows` of `src` [N, planes, H, W]
-    /// (column (r - rows.lowerBound) * tilesW + tx). `lines` holds `lineScratch` values.
+    /// V [positions, planes, columns] = Bᵀ d B of every tile in `rows` of `src` [N, planes, H, W]
+    /// (column (r - rows.lowerBound) * tilesW + tx; position blocks `positionStride` apart), or
+    /// of the planes in `planeRange` only. `lines` holds `lineScratch` values.
     ///
-    /// Per plane and row of tiles, the rows of Bᵀ d over the four input rows 2ty-1 ... 2ty+2
-    /// (zero outside the image) go into four padded lines, t0 = d0 - d2, t1 = d1 + d2,
-    /// t2 = d2 - d1, t3 = d1 - d3 (line position p is input column p - 1), and each tile's
-    /// columns of the lines then combine the same way. The lines of `lineBatch` rows of tiles
+    /// Per plane and row of tiles, the rows of Bᵀ d over the `alpha` input rows from
+    /// tile ty - 1 (zero outside the image) go into padded lines (line position p is input
+    /// column p - 1); for 2x2 tiles t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3
+    /// (4x4 tiles: `combineRows4`), and each tile's columns of the lines then combine the
+    /// same way. The lines of `lineBatch` rows of tiles
     /// are written before the first is read back: read right after it was written, a line
     /// came back through a failed store-to-load forward (vector loads at other offsets than
     /// the stores), which stalled on most loads and was a third of this function's time.
-    func inputTransform<T: TensorScalar>(_ src: UnsafePointer<T>, planes: Int, rows: Range<Int>, into v: UnsafeMutablePointer<T>,
-                                         lines: UnsafeMutablePointer<T>) {
+    func inputTransform<T: TensorScalar>(_ src: UnsafePointer<T>, planes: Int, only planeRange: Range<Int>? = nil, rows: Range<Int>,
+                                         into v: UnsafeMutablePointer<T>, lines: UnsafeMutablePointer<T>) {
         let columns = rows.count &* tilesW
-        let stride16 = planes &* columns
+        let stride16 = positionStride(planes, columns)
         let plane = height &* width
-        let zeros = lines + Self.lineBatch &* 4 &* lineWidth
+        let zeros = lines + Self.lineBatch &* alpha &* lineWidth
         zeroRun(zeros, width)
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 &* Self.lineBatch) { queue in
             var queued = 0
             func flush() {
                 for slot in 0..<queued {
                     let c = queue[2 &* slot], r = queue[2 &* slot &+ 1]
-                    tileRow(lines + slot &* 4 &* lineWidth, into: v + (c &* columns &+ (r &- rows.lowerBound) &* tilesW), stride16: stride16)
+                    let out = v + (c &* columns &+ (r &- rows.lowerBound) &* tilesW), group = lines + slot &* alpha &* lineWidth
+                    if tile == 2 { tileRow(group, into: out, stride16: stride16) } else { tileRow4(group, into: out, stride: stride16) }
                 }
                 queued = 0
             }
-            forEachPlaneRow(rows, planes: planes) { c, r in
+            forEachPlaneRow(rows, planes: planeRange ?? 0..<planes) { c, r in
                 let n = r / tilesH, ty = r &- n &* tilesH
                 let image = src + (n &* planes &+ c) &* plane
                 @inline(__always) func row(_ i: Int) -> UnsafePointer<T> {
-                    let ih = 2 &* ty &- 1 &+ i
+                    let ih = tile &* ty &- 1 &+ i
                     return ih >= 0 && ih < height ? image + ih &* width : UnsafePointer(zeros)
                 }
-                combineRows(row(0), row(1), row(2), row(3), into: lines + queued &* 4 &* lineWidth)
+                let group = lines + queued &* alpha &* lineWidth
+                if tile == 2 {
+                    combineRows(row(0), row(1), row(2), row(3), into: group)
+                } else {
+                    combineRows4(row(0), row(1), row(2), row(3), row(4), row(5), into: group)
+                }
                 queue[2 &* queued] = c; queue[2 &* queued &+ 1] = r
                 queued &+= 1
                 if queued == Self.lineBatch { flush() }
@@ -213,10 +260,10 @@ struct WinogradPlan {
     func outputTransform<T: TensorScalar>(_ m: UnsafePointer<T>, planes: Int, rows: Range<Int>, bias: UnsafePointer<T>?,
                                           into dst: UnsafeMutablePointer<T>) {
         let columns = rows.count &* tilesW
-        let stride16 = planes &* columns
+        let stride16 = positionStride(planes, columns)
         let plane = height &* width
         let evenW = width & 1 == 0
-        forEachPlaneRow(rows, planes: planes) { c, r in
+        forEachPlaneRow(rows, planes: 0..<planes) { c, r in
             let shift = bias?[c] ?? 0
             let n = r / tilesH, ty = r &- n &* tilesH
             let image = dst + (n &* planes &+ c) &* plane
@@ -268,12 +315,14 @@ struct WinogradPlan {
     }
 
     /// dM [16, planes, columns] = A dy Aᵀ of every 2x2 tile of `g` [N, planes, H, W] in `rows`
-    /// (the adjoint of `outputTransform`; positions beyond the image are zero).
-    func gradientTransform<T: TensorScalar>(_ g: UnsafePointer<T>, planes: Int, rows: Range<Int>, into dm: UnsafeMutablePointer<T>) {
+    /// (the adjoint of `outputTransform`; positions beyond the image are zero), or of the
+    /// planes in `planeRange` only.
+    func gradientTransform<T: TensorScalar>(_ g: UnsafePointer<T>, planes: Int, only planeRange: Range<Int>, rows: Range<Int>,
+                                            into dm: UnsafeMutablePointer<T>) {
         let columns = rows.count &* tilesW
-        let stride16 = planes &* columns
+        let stride16 = positionStride(planes, columns)
         let plane = height &* width
-        forEachPlaneRow(rows, planes: planes) { c, r in
+        forEachPlaneRow(rows, planes: planeRange) { c, r in
             let n = r / tilesH, ty = r &- n &* tilesH
             let image = g + (n &* planes &+ c) &* plane
             let top = image + 2 &* ty &* width
@@ -328,7 +377,7 @@ struct WinogradPlan {
 
     /// U [16, O, C] = G g Gᵀ for weights w [O, C, 3, 3].
     static func weightTransform<T: TensorScalar>(_ w: UnsafePointer<T>, outChannels: Int, channels: Int, into u: UnsafeMutablePointer<T>) {
-        let count = outChannels &* channels
+        let count = outChannels &* channels, stride = weightStride(outChannels, channels)
         Parallel.forEachChunk(count, grain: 4096) { _, indices in
             // Eight kernels at a time (72 consecutive weights), the same operations lane-wise.
             var first = indices.lowerBound
@@ -343,10 +392,10 @@ struct WinogradPlan {
                 let c0 = rows(tap(0), tap(3), tap(6)), c1 = rows(tap(1), tap(4), tap(7)), c2 = rows(tap(2), tap(5), tap(8))
                 @inline(__always) func emit(_ i: Int, _ a: SIMD8<T>, _ b: SIMD8<T>, _ e: SIMD8<T>) {
                     let r = rows(a, b, e)
-                    WinogradSIMD.store8(r.0, u + ((4 &* i) &* count &+ first))
-                    WinogradSIMD.store8(r.1, u + ((4 &* i &+ 1) &* count &+ first))
-                    WinogradSIMD.store8(r.2, u + ((4 &* i &+ 2) &* count &+ first))
-                    WinogradSIMD.store8(r.3, u + ((4 &* i &+ 3) &* count &+ first))
+                    WinogradSIMD.store8(r.0, u + ((4 &* i) &* stride &+ first))
+                    WinogradSIMD.store8(r.1, u + ((4 &* i &+ 1) &* stride &+ first))
+                    WinogradSIMD.store8(r.2, u + ((4 &* i &+ 2) &* stride &+ first))
+                    WinogradSIMD.store8(r.3, u + ((4 &* i &+ 3) &* stride &+ first))
                 }
                 emit(0, c0.0, c1.0, c2.0); emit(1, c0.1, c1.1, c2.1); emit(2, c0.2, c1.2, c2.2); emit(3, c0.3, c1.3, c2.3)
                 first &+= 8
@@ -361,10 +410,10 @@ struct WinogradPlan {
                     }
                     for i in 0..<4 {
                         let a = h[3 &* i], b = h[3 &* i &+ 1], e = h[3 &* i &+ 2]
-                        u[(4 &* i) &* count &+ index] = a
-                        u[(4 &* i &+ 1) &* count &+ index] = (a + b + e) / 2
-                        u[(4 &* i &+ 2) &* count &+ index] = (a - b + e) / 2
-                        u[(4 &* i &+ 3) &* count &+ index] = e
+                        u[(4 &* i) &* stride &+ index] = a
+                        u[(4 &* i &+ 1) &* stride &+ index] = (a + b + e) / 2
+                        u[(4 &* i &+ 2) &* stride &+ index] = (a - b + e) / 2
+                        u[(4 &* i &+ 3) &* stride &+ index] = e
                     }
                 }
             }
@@ -373,11 +422,11 @@ struct WinogradPlan {
 
     /// dW [O, C, 3, 3] = Gᵀ dU G from dU [16, O, C].
     static func weightGradient<T: TensorScalar>(_ du: UnsafePointer<T>, outChannels: Int, channels: Int, into dw: UnsafeMutablePointer<T>) {
-        let count = outChannels &* channels
+        let count = outChannels &* channels, stride = weightStride(outChannels, channels)
         Parallel.forEachChunk(count, grain: 4096) { _, indices in
             withUnsafeTemporaryAllocation(of: T.self, capacity: 12) { h in
                 for index in indices {
-                    @inline(__always) func d(_ i: Int, _ j: Int) -> T { du[(4 &* i &+ j) &* count &+ index] }
+                    @inline(__always) func d(_ i: Int, _ j: Int) -> T { du[(4 &* i &+ j) &* stride &+ index] }
                     // Gᵀ rows: (1, ½, ½, 0), (0, ½, -½, 0), (0, ½, ½, 1); first over i for each column j.
                     for j in 0..<4 {
                         let a = d(0, j), b = d(1, j), e = d(2, j), f = d(3, j)
@@ -393,46 +442,89 @@ struct WinogradPlan {
         }
     }
 
+    /// U [positions, O, C] of the weights w [O, C, 3, 3], or with `flipped` (4x4 tiles only)
+    /// of each kernel turned by 180 degrees.
+    func transformWeights<T: TensorScalar>(_ w: UnsafePointer<T>, flipped: Bool, into u: UnsafeMutablePointer<T>) {
+        if tile == 2 {
+            precondition(!flipped, "F(2x2) reads the flipped kernels' transform out of U (see convolve)")
+            Self.weightTransform(w, outChannels: outChannels, channels: channels, into: u)
+        } else {
+            Self.weightTransform4(w, outChannels: outChannels, channels: channels, flipped: flipped, into: u)
+        }
+    }
+
     // MARK: passes
 
     /// dst [N, cout, H, W] = the convolution of src [N, cin, H, W] with transformed weights
-    /// u [16, cout, cin] (+ bias); with `adjoint`, u [16, cin, cout] holds the transform of the
-    /// forward weights and the pass convolves with them flipped and transposed (the input
-    /// gradient): flipping a 3x3 kernel reverses G's rows 0 and 3, so position (i, j) of the
-    /// flipped kernel's transform is position (σi, σj) of U with σ = (3, 1, 2, 0), transposed.
+    /// u [positions, cout, cin] (+ bias); with `adjoint`, u [positions, cin, cout] is read
+    /// transposed (the input gradient convolves with the forward weights flipped and with
+    /// their channels swapped). For 2x2 tiles u is then the transform of the forward weights
+    /// themselves: flipping a 3x3 kernel reverses G's rows 0 and 3, so position (i, j) of the
+    /// flipped kernel's transform is position (σi, σj) of U with σ = (3, 1, 2, 0). F(4x4)'s G
+    /// has no such symmetry, so for 4x4 tiles u holds the transform of the flipped kernels
+    /// (`transformWeights(flipped:)`).
     func convolve<T: TensorScalar>(_ src: UnsafePointer<T>, cin: Int, u: UnsafePointer<T>, cout: Int, adjoint: Bool = false,
                                    bias: UnsafePointer<T>?, into dst: UnsafeMutablePointer<T>) {
-        let sigma = [3, 1, 2, 0]
-        forEachUnit { _, rows, _ in
+        let sigma = [3, 1, 2, 0], positions = positions
+        forEachUnit { rows in
             let columns = rows.count * tilesW
-            withScratch(T.self, count: 16 * (cin + cout) * maxColumns + lineScratch) { scratch in
-                let v = scratch, m = scratch + 16 * cin * columns, lines = scratch + 16 * (cin + cout) * maxColumns
+            withScratch(T.self, count: unitScratch(cin, cout)) { scratch in
+                let vStride = positionStride(cin, columns), mStride = positionStride(cout, columns)
+                let v = scratch, m = scratch + positions * vStride, lines = scratch + (unitScratch(cin, cout) - lineScratch)
                 inputTransform(src, planes: cin, rows: rows, into: v, lines: lines)
-                for k in 0..<16 {
-                    let weights = adjoint ? u + (4 * sigma[k / 4] + sigma[k % 4]) * cout * cin : u + k * cout * cin
+                for k in 0..<positions {
+                    let flippedK = adjoint && tile == 2 ? 4 * sigma[k / 4] + sigma[k % 4] : k
+                    let weights = u + flippedK * Self.weightStride(cout, cin)
                     GEMM.run(transA: adjoint, m: cout, n: columns, k: cin, a: weights, lda: adjoint ? cout : cin,
-                             b: v + k * cin * columns, ldb: columns, c: m + k * cout * columns, ldc: columns)
+                             b: v + k * vStride, ldb: columns, c: m + k * mStride, ldc: columns)
                 }
-                outputTransform(m, planes: cout, rows: rows, bias: bias, into: dst)
+                if tile == 2 {
+                    outputTransform(m, planes: cout, rows: rows, bias: bias, into: dst)
+                } else {
+                    outputTransform4(m, planes: cout, rows: rows, bias: bias, into: dst)
+                }
             }
         }
     }
 
-    /// Σ dM_k V_kᵀ over each thread's tiles, into per-chunk partials [chunks][16, O, C] (each
-    /// thread's first unit overwrites its partial, so they need no zeroing).
-    func accumulateWeightGradient<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: UnsafePointer<T>, partials: UnsafeMutablePointer<T>) {
-        let (C, O) = (channels, outChannels)
-        forEachUnit { chunk, rows, first in
-            let columns = rows.count * tilesW
-            withScratch(T.self, count: 16 * (C + O) * maxColumns + lineScratch) { scratch in
-                let v = scratch, dm = scratch + 16 * C * columns, lines = scratch + 16 * (C + O) * maxColumns
-                inputTransform(x, planes: C, rows: rows, into: v, lines: lines)
-                gradientTransform(g, planes: O, rows: rows, into: dm)
-                let target = partials + chunk * 16 * O * C
-                for k in 0..<16 {
-                    GEMM.run(transB: true, m: O, n: C, k: columns, a: dm + k * O * columns, lda: columns, b: v + k * C * columns,
-                             ldb: columns, beta: first ? 0 : 1, c: target + k * O * C, ldc: C)
+    /// dU [positions, O, C] (blocks `weightStride` apart) = Σ dM_k V_kᵀ over all tiles. The units
+    /// of tile rows are taken in order; within a unit the threads first transform disjoint
+    /// planes of x and dy, then run the GEMMs of disjoint positions. So there are no per-thread
+    /// partials to keep and sum (F(4x4)'s were 2 x 36 x 512 x 512 floats on the expert's last
+    /// layers, the largest scratch of its training step), and the result does not depend on
+    /// the thread count.
+    func accumulateWeightGradient<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: UnsafePointer<T>, into du: UnsafeMutablePointer<T>) {
+        let (C, O) = (channels, outChannels), positions = positions
+        withScratch(T.self, count: positions * (positionStride(C, maxColumns) + positionStride(O, maxColumns))) { scratch in
+            var start = 0
+            while start < tileRows {
+                let rows = start..<Swift.min(tileRows, start + rowsPerUnit), first = start == 0
+                let columns = rows.count * tilesW
+                let vStride = positionStride(C, columns), mStride = positionStride(O, columns)
+                let v = scratch, dm = scratch + positions * vStride
+                Parallel.forEachChunk(C + O) { _, planes in
+                    let inputs = planes.clamped(to: 0..<C)
+                    let grads = (planes.lowerBound - C..<planes.upperBound - C).clamped(to: 0..<O)
+                    if !inputs.isEmpty {
+                        withScratch(T.self, count: lineScratch) { lines in
+                            inputTransform(x, planes: C, only: inputs, rows: rows, into: v, lines: lines)
+                        }
+                    }
+                    if !grads.isEmpty {
+                        if tile == 2 {
+                            gradientTransform(g, planes: O, only: grads, rows: rows, into: dm)
+                        } else {
+                            gradientTransform4(g, planes: O, only: grads, rows: rows, into: dm)
+                        }
+                    }
                 }
+                Parallel.forEachChunk(positions) { _, ks in
+                    for k in ks {
+                        GEMM.run(transB: true, m: O, n: C, k: columns, a: dm + k * mStride, lda: columns, b: v + k * vStride,
+                                 ldb: columns, beta: first ? 0 : 1, c: du + k * Self.weightStride(O, C), ldc: C)
+                    }
+                }
+                start = rows.upperBound
             }
         }
     }
@@ -458,18 +550,22 @@ protocol SIMDHalves: SIMD {
     var evenHalf: Half { get set }
     var oddHalf: Half { get set }
 }
+extension SIMD32: SIMDHalves { typealias Half = SIMD16<Scalar> }
 extension SIMD16: SIMDHalves { typealias Half = SIMD8<Scalar> }
 extension SIMD8: SIMDHalves { typealias Half = SIMD4<Scalar> }
 extension SIMD4: SIMDHalves { typealias Half = SIMD2<Scalar> }
 
-/// Forward and backward of a 3x3 stride-1 padding-1 convolution by `WinogradPlan`.
-func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvGeometry, unitColumns: Int? = nil) -> Tensor {
+/// Forward and backward of a 3x3 stride-1 padding-1 convolution by `WinogradPlan` with
+/// `tile` x `tile` output tiles.
+func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvGeometry, tile: Int = 2,
+                         unitColumns: Int? = nil) -> Tensor {
     let (n, o) = (x.shape[0], weight.shape[0])
-    let plan = WinogradPlan(geometry: geometry, batch: n, outChannels: o, unitColumns: unitColumns)
+    let plan = WinogradPlan(geometry: geometry, batch: n, outChannels: o, tile: tile, unitColumns: unitColumns)
     let out = Tensor(shape: [n, o, geometry.outH, geometry.outW], dtype: x.dtype, zeroed: false)
+    let block = plan.weightBlock
     func forward<T: TensorScalar>(_: T.Type) {
-        withScratch(T.self, count: 16 * o * plan.channels) { u in
-            WinogradPlan.weightTransform(weight.pointer(T.self), outChannels: o, channels: plan.channels, into: u)
+        withScratch(T.self, count: block) { u in
+            plan.transformWeights(weight.pointer(T.self), flipped: false, into: u)
             plan.convolve(x.pointer(T.self), cin: plan.channels, u: u, cout: o, bias: bias.map { UnsafePointer($0.pointer(T.self)) },
                           into: out.pointer(T.self))
         }
@@ -479,20 +575,19 @@ func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: C
         func backward<T: TensorScalar>(_: T.Type) {
             let (C, O) = (plan.channels, plan.outChannels)
             if let dx {
-                withScratch(T.self, count: 16 * O * C) { u in
-                    WinogradPlan.weightTransform(weight.pointer(T.self), outChannels: O, channels: C, into: u)
+                withScratch(T.self, count: block) { u in
+                    plan.transformWeights(weight.pointer(T.self), flipped: plan.tile == 4, into: u)
                     plan.convolve(g.pointer(T.self), cin: O, u: u, cout: C, adjoint: true, bias: nil, into: dx.pointer(T.self))
                 }
             }
             if let dw {
-                let chunks = plan.chunkCount, block = 16 * O * C
-                withScratch(T.self, count: chunks * block) { partials in
-                    plan.accumulateWeightGradient(x.pointer(T.self), g.pointer(T.self), partials: partials)
-                    for chunk in 1..<Swift.max(chunks, 1) {
-                        let p = partials + chunk * block
-                        for i in 0..<block { partials[i] += p[i] }
+                withScratch(T.self, count: block) { du in
+                    plan.accumulateWeightGradient(x.pointer(T.self), g.pointer(T.self), into: du)
+                    if plan.tile == 2 {
+                        WinogradPlan.weightGradient(du, outChannels: O, channels: C, into: dw.pointer(T.self))
+                    } else {
+                        WinogradPlan.weightGradient4(du, outChannels: O, channels: C, into: dw.pointer(T.self))
                     }
-                    WinogradPlan.weightGradient(partials, outChannels: O, channels: C, into: dw.pointer(T.self))
                 }
             }
         }

@@ -23,7 +23,18 @@ Run: python3 Tests/Golden/make_golden.py [CASE ...]   (torch and safetensors; CP
 naming cases regenerates only those)
 The Swift tests compare with a normwise relative tolerance of 1e-4:
 max|swift - torch| <= 1e-4 * max(max|torch|, 1e-6), per tensor.
+
+A gradient through a ReLU jumps where its input crosses zero, so a module case is only a fair
+comparison when no ReLU input lies within RELU_MARGIN (1e-5) of zero: closer than that, float32
+kernels that round differently may take the other side and change a gradient by a whole
+element. With seed 0, model_ccsi_cn had a ReLU input 1.4e-6 from zero, and MedCIL's F(4x4)
+Winograd path (float32 error about 7e-6 of a layer's output scale, against 4e-7 for F(2x2))
+took the other side: gradients off by up to 1.4e-2. module_case checks the margin in float64
+and stops with the case's smallest one, so that its seed can be changed (model_ccsi_bn: seed
+4, margin 2.3e-5; model_ccsi_cn: seed 3, 1.2e-5; the other model cases keep seed 0, 1.6e-5 to
+6.7e-5).
 """
+import copy
 import json
 import os
 import shutil
@@ -66,6 +77,33 @@ def fresh_folder(name):
     return folder
 
 
+RELU_MARGIN = 1e-5
+
+
+def relu_margin(module, forward, x):
+    """The smallest |input| of any ReLU (F.relu, torch.relu or nn.ReLU) in one training-mode
+    forward pass of a float64 copy of `module` on `x`; inf without ReLUs."""
+    inputs = []
+    original_f, original_torch = F.relu, torch.relu
+
+    def recording(t, *args, **kwargs):
+        inputs.append(t.detach().abs().min().item())
+        return original_torch(t)
+
+    twin = copy.deepcopy(module).double()
+    hooks = [m.register_forward_pre_hook(lambda _, a: inputs.append(a[0].detach().abs().min().item()))
+             for m in twin.modules() if isinstance(m, nn.ReLU)]
+    F.relu, torch.relu = recording, recording
+    try:
+        with torch.no_grad():
+            forward(twin, x.detach().double())
+    finally:
+        F.relu, torch.relu = original_f, original_torch
+        for hook in hooks:
+            hook.remove()
+    return min(inputs, default=float("inf"))
+
+
 def module_case(name, build, input_shape, spec, seed=0, extra_forward=None, optimizers=True):
     if not wanted(name):
         return
@@ -78,6 +116,9 @@ def module_case(name, build, input_shape, spec, seed=0, extra_forward=None, opti
     generator = torch.Generator().manual_seed(seed + 1)
     x = torch.randn(*input_shape, generator=generator, requires_grad=True)
     forward = extra_forward or (lambda m, t: m(t))
+    margin = relu_margin(module, forward, x)
+    if margin < RELU_MARGIN:
+        sys.exit(f"{name}: a ReLU input lies {margin:.2e} from zero (under {RELU_MARGIN}); choose another seed")
     out = forward(module, x)
     probe = torch.randn(*out.shape, generator=generator)
     (out * probe).sum().backward()
@@ -260,9 +301,9 @@ def main():
     module_case("model_resnet18_imagenet", lambda: M.ResNet18(1, 3, width=4, stem="imagenet", dropout=0.0), (2, 1, 40, 40),
                 {"kind": "resnet18", "in": 1, "classes": 3, "width": 4, "stem": "imagenet"}, optimizers=False)
     module_case("model_ccsi_bn", lambda: M.CCSINet(3, 4, norm="bn"), (3, 3, 32, 32), {"kind": "ccsi", "in": 3, "classes": 4, "norm": "bn"},
-                optimizers=False)
+                seed=4, optimizers=False)
     module_case("model_ccsi_cn", lambda: M.CCSINet(1, 3, norm="cn"), (3, 1, 32, 32), {"kind": "ccsi", "in": 1, "classes": 3, "norm": "cn"},
-                optimizers=False)
+                seed=3, optimizers=False)
     module_case("model_unet", lambda: M.UNet(1, base=2, heads=(3, 2), dropout=0.0), (2, 1, 32, 32),
                 {"kind": "unet", "in": 1, "base": 2, "heads": [3, 2], "head": 1}, extra_forward=lambda m, t: m(t, head=1),
                 optimizers=False)

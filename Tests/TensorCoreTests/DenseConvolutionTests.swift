@@ -119,7 +119,7 @@ let denseCases: [DenseCase] = [
         #expect(!DensePlan.preferred(geometry(8, 2), batch: 64, outChannels: 8))
         #expect(DensePlan.preferred(geometry(16, 2), batch: 40, outChannels: 16), "the PyTorch golden layer_conv2d_tiny_map runs this path")
         #expect(ConvAlgorithm.automatic.resolved(geometry(512, 2), batch: 64, outChannels: 512) == .dense)
-        #expect(ConvAlgorithm.automatic.resolved(geometry(512, 16), batch: 64, outChannels: 512) == .winograd)
+        #expect(ConvAlgorithm.automatic.resolved(geometry(512, 16), batch: 64, outChannels: 512) == .winograd4)
         #expect(ConvAlgorithm.automatic.resolved(geometry(512, 2), batch: 16, outChannels: 512) == .im2col)
         #expect(ConvAlgorithm.im2col.resolved(geometry(512, 2), batch: 64, outChannels: 512) == .im2col)
         let x = Tensor.uniform([40, 16, 2, 2], low: -1, high: 1, generator: RandomGenerator(seed: 84))

@@ -1,7 +1,7 @@
 import Testing
 @testable import TensorCore
 
-/// Winograd F(2x2, 3x3) against the im2col path (itself checked against finite differences and
+/// Winograd F(2x2, 3x3) and F(4x4, 3x3) against the im2col path (itself checked against finite differences and
 /// the PyTorch goldens) and against finite differences directly, in float64; and its float32
 /// error against a float64 reference.
 @Suite struct WinogradConvolutionTests {
@@ -12,29 +12,35 @@ import Testing
 
     /// Finite differences through the Winograd path: odd and even sizes (partial tiles on the
     /// right and bottom edges), a 1-pixel-wide image, and a bias.
-    @Test(arguments: [[2, 3, 5, 6], [1, 2, 4, 4], [2, 2, 3, 1]])
-    func gradients(shape: [Int]) {
+    @Test(arguments: [[2, 3, 5, 6], [1, 2, 4, 4], [2, 2, 3, 1], [1, 2, 9, 7]], [ConvAlgorithm.winograd, .winograd4])
+    func gradients(shape: [Int], algorithm: ConvAlgorithm) {
         let x = randomInput(shape, seed: 60), w = randomInput([4, shape[1], 3, 3], seed: 61), b = randomInput([4], seed: 62)
-        expectGradients([x, w, b]) { run($0, .winograd) }
+        expectGradients([x, w, b]) { run($0, algorithm) }
     }
 
     /// Output, input gradient and weight gradient equal the im2col path's in float64 (to
     /// rounding, 1e-12 relative), with units of `columns` tiles: several per thread, units that
     /// end inside an image and units that span images; odd image sizes; rows of tiles that the
-    /// transforms take 8, 4, 2 and 1 at a time (widths 33, 12, 14, 8, 4: 17 = 8 + 8 + 1, 6 = 4 + 2,
-    /// 7 = 4 + 2 + 1, 4 and 2 tiles).
-    @Test(arguments: [([40, 3, 9, 7], 12), ([3, 17, 30, 33], 64), ([64, 20, 2, 2], 5), ([5, 4, 6, 6], nil),
-                      ([3, 5, 8, 12], nil), ([2, 6, 9, 14], 9), ([4, 7, 8, 8], nil), ([6, 16, 4, 4], 3)])
-    func matchesIm2col(shape: [Int], columns: Int?) {
+    /// transforms take 8, 4, 2 and 1 at a time (2x2 tiles, widths 33, 12, 14, 8, 4: 17 = 8 + 8 + 1,
+    /// 6 = 4 + 2, 7 = 4 + 2 + 1, 4 and 2 tiles; 4x4 tiles, widths 33, 24, 14, 12, 8: 9 = 8 + 1,
+    /// 6 = 4 + 2, 4 with a partial last, 3 = 2 + 1, 2).
+    static let unitCases: [([Int], Int?)] = [([40, 3, 9, 7], 12), ([3, 17, 30, 33], 64), ([64, 20, 2, 2], 5), ([5, 4, 6, 6], nil),
+                                            ([3, 5, 8, 12], nil), ([2, 6, 9, 14], 9), ([4, 7, 8, 8], nil), ([6, 16, 4, 4], 3),
+                                            ([2, 5, 11, 24], 4)]
+
+    @Test(arguments: unitCases, [2, 4])
+    func matchesIm2col(unitCase: ([Int], Int?), tile: Int) {
+        let (shape, columns) = unitCase
         let out = 18
         let x = randomInput(shape, seed: 63), w = randomInput([out, shape[1], 3, 3], seed: 64), b = randomInput([out], seed: 65)
         let probe = randomInput([shape[0], out, shape[2], shape[3]], seed: 66)
         let geometry = ConvGeometry(channels: shape[1], height: shape[2], width: shape[3], kernel: (3, 3), stride: (1, 1), padding: (1, 1))
-        let plan = WinogradPlan(geometry: geometry, batch: shape[0], outChannels: out, unitColumns: columns)
+        let plan = WinogradPlan(geometry: geometry, batch: shape[0], outChannels: out, tile: tile, unitColumns: columns)
         func evaluate(_ algorithm: ConvAlgorithm) -> [[Double]] {
             for t in [x, w, b] { t.grad = nil }
             let y = algorithm == .winograd
-                ? winogradConvolution(x, weight: w, bias: b, geometry: geometry, unitColumns: columns) : run([x, w, b], algorithm)
+                ? winogradConvolution(x, weight: w, bias: b, geometry: geometry, tile: tile, unitColumns: columns)
+                : run([x, w, b], algorithm)
             (y * probe).sum().backward()
             return [y.doubles(), x.grad!.doubles(), w.grad!.doubles(), b.grad!.doubles()]
         }
@@ -44,25 +50,29 @@ import Testing
             let error = zip(a, r).map { abs($0 - $1) }.max() ?? 0
             #expect(error <= 1e-12 * max(scale, 1), "\(name): max error \(error) at scale \(scale)")
         }
-        if columns != nil { #expect(plan.tileRows > 2 * plan.rowsPerUnit, "shape \(shape) should span several units per thread") }
+        if columns != nil && tile == 2 { #expect(plan.tileRows > 2 * plan.rowsPerUnit, "shape \(shape) should span several units per thread") }
     }
 
-    /// conv2d takes the Winograd path by itself for 16+ channels on maps of 4x4 or more whose
-    /// partial tiles waste at most 25% (bit-identical to forcing it), and im2col otherwise.
+    /// conv2d takes a Winograd path by itself for 16+ channels on maps of 4x4 or more (bit-identical
+    /// to forcing it): 4x4 tiles where they compute at most 1.6x the outputs (7x7: 64 for 49;
+    /// 13x14: 256 for 182), 2x2 tiles where those waste at most 25% (6x6: 4x4 tiles would
+    /// compute 64 for 36), im2col otherwise (5x5: 64 and 36 for 25).
     @Test func automaticChoice() {
         let x = Tensor.uniform([2, 16, 6, 6], low: -1, high: 1, generator: RandomGenerator(seed: 67))
         let w = Tensor.uniform([16, 16, 3, 3], low: -1, high: 1, generator: RandomGenerator(seed: 68))
         #expect(conv2d(x, weight: w, padding: (1, 1)).floats() == run([x, w], .winograd).floats())
-        #expect(WinogradPlan.preferred(ConvGeometry(channels: 16, height: 6, width: 6, kernel: (3, 3), stride: (1, 1), padding: (1, 1)),
-                                       outChannels: 16))
-        #expect(!WinogradPlan.preferred(ConvGeometry(channels: 3, height: 6, width: 6, kernel: (3, 3), stride: (1, 1), padding: (1, 1)),
-                                        outChannels: 16))
-        for (height, width) in [(3, 8), (2, 2), (7, 7)] {
-            #expect(!WinogradPlan.preferred(ConvGeometry(channels: 16, height: height, width: width, kernel: (3, 3), stride: (1, 1),
-                                                         padding: (1, 1)), outChannels: 16), "\(height)x\(width)")
+        let large = Tensor.uniform([2, 16, 16, 16], low: -1, high: 1, generator: RandomGenerator(seed: 69))
+        #expect(conv2d(large, weight: w, padding: (1, 1)).floats() == run([large, w], .winograd4).floats())
+        func tile(_ channels: Int, _ height: Int, _ width: Int) -> Int? {
+            WinogradPlan.preferredTile(ConvGeometry(channels: channels, height: height, width: width, kernel: (3, 3), stride: (1, 1),
+                                                    padding: (1, 1)), outChannels: 16)
         }
-        #expect(WinogradPlan.preferred(ConvGeometry(channels: 16, height: 13, width: 14, kernel: (3, 3), stride: (1, 1), padding: (1, 1)),
-                                       outChannels: 16))
+        #expect(tile(16, 6, 6) == 2)
+        #expect(tile(3, 6, 6) == nil)
+        for (height, width) in [(3, 8), (2, 2), (5, 5)] { #expect(tile(16, height, width) == nil, "\(height)x\(width)") }
+        for (height, width) in [(7, 7), (13, 14), (4, 4), (8, 8), (16, 16), (112, 112)] {
+            #expect(tile(16, height, width) == 4, "\(height)x\(width)")
+        }
     }
 }
 
@@ -94,10 +104,13 @@ import Testing
     }
 
     @Test func float32ErrorAgainstFloat64() {
-        let winograd = relativeErrors(.winograd), im2col = relativeErrors(.im2col)
-        print("float32 relative error (output, dx, dw): Winograd \(winograd), im2col \(im2col)")
+        let winograd = relativeErrors(.winograd), winograd4 = relativeErrors(.winograd4), im2col = relativeErrors(.im2col)
+        print("float32 relative error (output, dx, dw): Winograd F(2x2) \(winograd), F(4x4) \(winograd4), im2col \(im2col)")
         for (name, error) in zip(["output", "input gradient", "weight gradient"], winograd) {
-            #expect(error < 1e-6, "Winograd \(name): relative error \(error)")
+            #expect(error < 1e-6, "Winograd F(2x2) \(name): relative error \(error)")
+        }
+        for (name, error) in zip(["output", "input gradient", "weight gradient"], winograd4) {
+            #expect(error < 1e-5, "Winograd F(4x4) \(name): relative error \(error)")
         }
         for (name, error) in zip(["output", "input gradient", "weight gradient"], im2col) {
             #expect(error < 1e-6, "im2col \(name): relative error \(error)")
