@@ -145,7 +145,7 @@ enum ConvAlgorithm {
     /// The path `convolution` takes for this geometry, batch and output channel count.
     func resolved(_ geometry: ConvGeometry, batch: Int, outChannels: Int) -> ConvAlgorithm {
         guard self == .automatic else { return self }
-        switch WinogradPlan.preferredTile(geometry, outChannels: outChannels) {
+        switch WinogradPlan.preferredTile(geometry, batch: batch, outChannels: outChannels) {
         case 4: return .winograd4
         case 2: return .winograd
         default: break

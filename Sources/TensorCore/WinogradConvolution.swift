@@ -44,11 +44,13 @@ struct WinogradPlan {
     /// batch 64 ran slower). F(4x4) computes 36 products per 4x4 tile where F(2x2) computes 64
     /// and im2col 144, and its transformed blocks are 2.25 values per output instead of 4, so
     /// it is taken wherever its partial tiles waste no more than F(2x2)'s do, with at most
-    /// 1.6x the outputs computed.
-    static func preferredTile(_ g: ConvGeometry, outChannels: Int) -> Int? {
+    /// 1.6x the outputs computed, and the batch has 128 tiles or more: with fewer, its 36
+    /// GEMMs are too narrow (U-Net's 8x8 layers at batch 8, 32 tiles: 0.75-0.8x PyTorch's
+    /// speed against about 1x for F(2x2)'s 128 tiles).
+    static func preferredTile(_ g: ConvGeometry, batch: Int, outChannels: Int) -> Int? {
         guard supports(g) && g.channels >= 16 && outChannels >= 16 && g.height >= 4 && g.width >= 4 else { return nil }
         let tiles2 = ((g.height + 1) / 2) * ((g.width + 1) / 2), tiles4 = ((g.height + 3) / 4) * ((g.width + 3) / 4)
-        if 36 * tiles4 <= 16 * tiles2 && 16 * tiles4 * 5 <= 8 * g.height * g.width { return 4 }
+        if 36 * tiles4 <= 16 * tiles2 && 16 * tiles4 * 5 <= 8 * g.height * g.width && batch * tiles4 >= 128 { return 4 }
         return 16 * tiles2 <= 5 * g.height * g.width ? 2 : nil
     }
 
@@ -541,6 +543,26 @@ enum WinogradSIMD {
     }
     @inline(__always) static func load8<T: TensorScalar>(_ p: UnsafePointer<T>) -> SIMD8<T> { load(SIMD8<T>.self, p) }
     @inline(__always) static func store8<T: TensorScalar>(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) { store(v, p) }
+    /// The first `count` lanes from `p`, zeros after them (a row's last, partial tile).
+    /// (Through a small buffer: setting lanes one by one compiled to a slow chain of inserts,
+    /// and copyMemory to a call of memmove.)
+    @inline(__always) static func load<V: SIMD>(_: V.Type, _ p: UnsafePointer<V.Scalar>, count: Int) -> V where V.Scalar: FloatingPoint {
+        if count >= V.scalarCount { return load(V.self, p) }
+        return withUnsafeTemporaryAllocation(of: V.Scalar.self, capacity: V.scalarCount) { buffer in
+            let b = buffer.baseAddress!
+            for lane in 0..<V.scalarCount { b[lane] = lane < count ? p[lane] : .zero }
+            return load(V.self, UnsafePointer(b))
+        }
+    }
+    /// Stores the first `count` lanes of `v` only.
+    @inline(__always) static func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<V.Scalar>, count: Int) {
+        if count >= V.scalarCount { return store(v, p) }
+        withUnsafeTemporaryAllocation(of: V.Scalar.self, capacity: V.scalarCount) { buffer in
+            let b = buffer.baseAddress!
+            store(v, b)
+            for lane in 0..<count { p[lane] = b[lane] }
+        }
+    }
 }
 
 /// Vectors whose even and odd lanes split into two vectors of half the width: a row of tiles

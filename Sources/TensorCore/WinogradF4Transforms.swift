@@ -166,14 +166,16 @@ extension WinogradPlan {
                 row(2, Self.outputRows(c0.2, c1.2, c2.2, c3.2, c4.2, c5.2))
                 row(3, Self.outputRows(c0.3, c1.3, c2.3, c3.3, c4.3, c5.3))
             }
-            // A quarter of W's lanes of tiles at a time while all their columns lie inside the image.
+            // A quarter of W's lanes of tiles at a time (the columns of the image's last tile
+            // that lie beyond it are not stored).
             @inline(__always) func tiles<W: SIMDHalves>(_: W.Type, from start: Int) -> Int where W.Scalar == T, W.Half: SIMDHalves {
                 typealias Q = W.Half.Half
                 var tx = start
-                while 4 &* (tx &+ Q.scalarCount) <= width {
+                while tx &+ Q.scalarCount <= tilesW {
+                    let valid = width &- 4 &* tx
                     block({ k in WinogradSIMD.load(Q.self, src + (k &* stride &+ tx)) }) { r, y in
                         let row: W = Self.interleave(y.0, y.1, y.2, y.3)
-                        WinogradSIMD.store(row, top + (r &* width &+ 4 &* tx))
+                        WinogradSIMD.store(row, top + (r &* width &+ 4 &* tx), count: valid)
                     }
                     tx &+= Q.scalarCount
                 }
@@ -221,12 +223,15 @@ extension WinogradPlan {
                 emit(4, Self.gradientRows(q0.4, q1.4, q2.4, q3.4))
                 emit(5, Self.gradientRows(q0.5, q1.5, q2.5, q3.5))
             }
+            // A quarter of W's lanes of tiles at a time (the columns of the image's last tile
+            // that lie beyond it read as zeros).
             @inline(__always) func tiles<W: SIMDHalves>(_: W.Type, from start: Int) -> Int where W.Scalar == T, W.Half: SIMDHalves {
                 typealias Q = W.Half.Half
                 var tx = start
-                while 4 &* (tx &+ Q.scalarCount) <= width {
+                while tx &+ Q.scalarCount <= tilesW {
+                    let valid = width &- 4 &* tx
                     @inline(__always) func row(_ r: Int) -> (Q, Q, Q, Q) {
-                        r < inRows ? Self.quarters(WinogradSIMD.load(W.self, top + (r &* width &+ 4 &* tx))) : (Q(), Q(), Q(), Q())
+                        r < inRows ? Self.quarters(WinogradSIMD.load(W.self, top + (r &* width &+ 4 &* tx), count: valid)) : (Q(), Q(), Q(), Q())
                     }
                     block(row(0), row(1), row(2), row(3)) { i, d in
                         let o = out + ((6 &* i) &* stride &+ tx)

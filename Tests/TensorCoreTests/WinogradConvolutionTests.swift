@@ -55,24 +55,28 @@ import Testing
 
     /// conv2d takes a Winograd path by itself for 16+ channels on maps of 4x4 or more (bit-identical
     /// to forcing it): 4x4 tiles where they compute at most 1.6x the outputs (7x7: 64 for 49;
-    /// 13x14: 256 for 182), 2x2 tiles where those waste at most 25% (6x6: 4x4 tiles would
-    /// compute 64 for 36), im2col otherwise (5x5: 64 and 36 for 25).
+    /// 13x14: 256 for 182) and the batch has 128 of them, 2x2 tiles where those waste at most
+    /// 25% (6x6: 4x4 tiles would compute 64 for 36; 8x8 at batch 8: 32 4x4 tiles), im2col
+    /// otherwise (5x5: 64 and 36 for 25).
     @Test func automaticChoice() {
         let x = Tensor.uniform([2, 16, 6, 6], low: -1, high: 1, generator: RandomGenerator(seed: 67))
         let w = Tensor.uniform([16, 16, 3, 3], low: -1, high: 1, generator: RandomGenerator(seed: 68))
         #expect(conv2d(x, weight: w, padding: (1, 1)).floats() == run([x, w], .winograd).floats())
-        let large = Tensor.uniform([2, 16, 16, 16], low: -1, high: 1, generator: RandomGenerator(seed: 69))
+        let large = Tensor.uniform([8, 16, 16, 16], low: -1, high: 1, generator: RandomGenerator(seed: 69))
         #expect(conv2d(large, weight: w, padding: (1, 1)).floats() == run([large, w], .winograd4).floats())
-        func tile(_ channels: Int, _ height: Int, _ width: Int) -> Int? {
+        func tile(_ channels: Int, _ height: Int, _ width: Int, batch: Int = 64) -> Int? {
             WinogradPlan.preferredTile(ConvGeometry(channels: channels, height: height, width: width, kernel: (3, 3), stride: (1, 1),
-                                                    padding: (1, 1)), outChannels: 16)
+                                                    padding: (1, 1)), batch: batch, outChannels: 16)
         }
         #expect(tile(16, 6, 6) == 2)
         #expect(tile(3, 6, 6) == nil)
         for (height, width) in [(3, 8), (2, 2), (5, 5)] { #expect(tile(16, height, width) == nil, "\(height)x\(width)") }
-        for (height, width) in [(7, 7), (13, 14), (4, 4), (8, 8), (16, 16), (112, 112)] {
+        for (height, width) in [(7, 7), (13, 14), (8, 8), (16, 16), (112, 112)] {
             #expect(tile(16, height, width) == 4, "\(height)x\(width)")
         }
+        #expect(tile(16, 8, 8, batch: 8) == 2)
+        #expect(tile(16, 4, 4) == 2)
+        #expect(tile(16, 4, 4, batch: 128) == 4)
     }
 }
 
