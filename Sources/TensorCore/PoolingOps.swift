@@ -4,8 +4,8 @@
 /// Max pooling; the gradient goes to the (first) maximum of each window. Padding counts as
 /// minus infinity, as in PyTorch.
 ///
-/// Windows that lie wholly inside the image skip the bounds logic (ResNet-18's 3x3 stride-2
-/// stem pool: 5.7% of its inference went to that logic), and without recording (evaluation)
+/// 3x3 windows that lie wholly inside the image skip the bounds logic (ResNet-18's 3x3
+/// stride-2 stem pool: 5.7% of its inference went to that logic), and without recording (evaluation)
 /// no argmax positions are kept at all; the values are the same either way.
 public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) -> Tensor {
     precondition(x.rank == 4, "maxPool2d needs NCHW, not \(x.shape)")
@@ -73,37 +73,23 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
                             dst[i &* ow &+ j] = best
                             arg?[i &* ow &+ j] = Int32(truncatingIfNeeded: at)
                         }
-                        guard rowLo == 0 && rowHi == kernel.0 else {
+                        guard kernel == (3, 3) && rowLo == 0 && rowHi == kernel.0 else {
                             for j in 0..<ow { window(j) }
                             continue
                         }
                         for j in 0..<jLo { window(j) }
-                        // Windows wholly inside: the same taps in the same order, from (h0, w0).
+                        // 3x3 windows wholly inside: the same taps in the same order, from (h0, w0).
                         let out = dst + i &* ow
-                        if kernel == (3, 3) {
-                            let r0 = h0 &* w, r1 = r0 &+ w, r2 = r1 &+ w
-                            for j in jLo..<jHi {
-                                let w0 = j &* s.1 &- padding.1
-                                var best = src[r0 &+ w0], at = r0 &+ w0
-                                pick(&best, &at, src[r0 &+ w0 &+ 1], r0 &+ w0 &+ 1); pick(&best, &at, src[r0 &+ w0 &+ 2], r0 &+ w0 &+ 2)
-                                pick(&best, &at, src[r1 &+ w0], r1 &+ w0); pick(&best, &at, src[r1 &+ w0 &+ 1], r1 &+ w0 &+ 1)
-                                pick(&best, &at, src[r1 &+ w0 &+ 2], r1 &+ w0 &+ 2); pick(&best, &at, src[r2 &+ w0], r2 &+ w0)
-                                pick(&best, &at, src[r2 &+ w0 &+ 1], r2 &+ w0 &+ 1); pick(&best, &at, src[r2 &+ w0 &+ 2], r2 &+ w0 &+ 2)
-                                out[j] = best
-                                arg?[i &* ow &+ j] = Int32(truncatingIfNeeded: at)
-                            }
-                        } else {
-                            for j in jLo..<jHi {
-                                let w0 = j &* s.1 &- padding.1
-                                var at = h0 &* w &+ w0
-                                var best = src[at]
-                                for dh in 0..<kernel.0 {
-                                    let line = (h0 &+ dh) &* w &+ w0
-                                    for dw in 0..<kernel.1 { pick(&best, &at, src[line &+ dw], line &+ dw) }
-                                }
-                                out[j] = best
-                                arg?[i &* ow &+ j] = Int32(truncatingIfNeeded: at)
-                            }
+                        let r0 = h0 &* w, r1 = r0 &+ w, r2 = r1 &+ w
+                        for j in jLo..<jHi {
+                            let w0 = j &* s.1 &- padding.1
+                            var best = src[r0 &+ w0], at = r0 &+ w0
+                            pick(&best, &at, src[r0 &+ w0 &+ 1], r0 &+ w0 &+ 1); pick(&best, &at, src[r0 &+ w0 &+ 2], r0 &+ w0 &+ 2)
+                            pick(&best, &at, src[r1 &+ w0], r1 &+ w0); pick(&best, &at, src[r1 &+ w0 &+ 1], r1 &+ w0 &+ 1)
+                            pick(&best, &at, src[r1 &+ w0 &+ 2], r1 &+ w0 &+ 2); pick(&best, &at, src[r2 &+ w0], r2 &+ w0)
+                            pick(&best, &at, src[r2 &+ w0 &+ 1], r2 &+ w0 &+ 1); pick(&best, &at, src[r2 &+ w0 &+ 2], r2 &+ w0 &+ 2)
+                            out[j] = best
+                            arg?[i &* ow &+ j] = Int32(truncatingIfNeeded: at)
                         }
                         for j in jHi..<ow { window(j) }
                     }

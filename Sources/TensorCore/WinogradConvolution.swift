@@ -98,9 +98,9 @@ struct WinogradPlan {
     /// Values of the transformed weights: `positions` blocks `weightStride` apart.
     var weightBlock: Int { positions &* Self.weightStride(outChannels, channels) }
 
-    /// Scratch of one unit: V and M (or dM) for `cin` and `cout` planes, then the lines.
-    func unitScratch(_ cin: Int, _ cout: Int) -> Int {
-        positions * (positionStride(cin, maxColumns) + positionStride(cout, maxColumns)) + lineScratch
+    /// Scratch of one unit's transformed blocks: V and M (or dM) for `cin` and `cout` planes.
+    func transformScratch(_ cin: Int, _ cout: Int) -> Int {
+        positions * (positionStride(cin, maxColumns) + positionStride(cout, maxColumns))
     }
 
     /// Units of tile rows, each thread's in order.
@@ -470,9 +470,10 @@ struct WinogradPlan {
         let sigma = [3, 1, 2, 0], positions = positions
         forEachUnit { rows in
             let columns = rows.count * tilesW
-            withScratch(T.self, count: unitScratch(cin, cout)) { scratch in
+            let blocks = transformScratch(cin, cout)
+            withScratch(T.self, count: blocks + lineScratch) { scratch in
                 let vStride = positionStride(cin, columns), mStride = positionStride(cout, columns)
-                let v = scratch, m = scratch + positions * vStride, lines = scratch + (unitScratch(cin, cout) - lineScratch)
+                let v = scratch, m = scratch + positions * vStride, lines = scratch + blocks
                 inputTransform(src, planes: cin, rows: rows, into: v, lines: lines)
                 for k in 0..<positions {
                     let flippedK = adjoint && tile == 2 ? 4 * sigma[k / 4] + sigma[k % 4] : k
@@ -497,7 +498,7 @@ struct WinogradPlan {
     /// the thread count.
     func accumulateWeightGradient<T: TensorScalar>(_ x: UnsafePointer<T>, _ g: UnsafePointer<T>, into du: UnsafeMutablePointer<T>) {
         let (C, O) = (channels, outChannels), positions = positions
-        withScratch(T.self, count: positions * (positionStride(C, maxColumns) + positionStride(O, maxColumns))) { scratch in
+        withScratch(T.self, count: transformScratch(C, O)) { scratch in
             var start = 0
             while start < tileRows {
                 let rows = start..<Swift.min(tileRows, start + rowsPerUnit), first = start == 0

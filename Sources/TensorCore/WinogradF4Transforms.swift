@@ -68,6 +68,22 @@ extension WinogradPlan {
         return w
     }
 
+    /// Stores the six vectors of `t` at p, p + stride, ..., p + 5 stride (one row of a
+    /// transform's six outputs, each into its own line or position block).
+    @inline(__always)
+    static func store<V: SIMD>(_ t: (V, V, V, V, V, V), _ p: UnsafeMutablePointer<V.Scalar>, stride: Int) {
+        WinogradSIMD.store(t.0, p); WinogradSIMD.store(t.1, p + stride); WinogradSIMD.store(t.2, p + 2 &* stride)
+        WinogradSIMD.store(t.3, p + 3 &* stride); WinogradSIMD.store(t.4, p + 4 &* stride); WinogradSIMD.store(t.5, p + 5 &* stride)
+    }
+
+    /// Lane 0 of each of the six vectors of `t`, at p, p + stride, ..., p + 5 stride (the scalar
+    /// tails compute one column or tile as lane 0 of pairs).
+    @inline(__always)
+    static func storeFirstLanes<V: SIMD>(_ t: (V, V, V, V, V, V), _ p: UnsafeMutablePointer<V.Scalar>, stride: Int) {
+        p[0] = t.0[0]; p[stride] = t.1[0]; p[2 &* stride] = t.2[0]
+        p[3 &* stride] = t.3[0]; p[4 &* stride] = t.4[0]; p[5 &* stride] = t.5[0]
+    }
+
     /// The six padded lines of one plane's row of 4x4 tiles from its input rows d0 ... d5
     /// (line position p is input column p - 1; zeros left and right of the image).
     @inline(__always)
@@ -78,10 +94,7 @@ extension WinogradPlan {
             var x = start
             while x &+ V.scalarCount <= width {
                 @inline(__always) func at(_ d: UnsafePointer<T>) -> V { WinogradSIMD.load(V.self, d + x) }
-                let t = Self.inputRows(at(d0), at(d1), at(d2), at(d3), at(d4), at(d5))
-                let p = lines + (x &+ 1)
-                WinogradSIMD.store(t.0, p); WinogradSIMD.store(t.1, p + stride); WinogradSIMD.store(t.2, p + 2 &* stride)
-                WinogradSIMD.store(t.3, p + 3 &* stride); WinogradSIMD.store(t.4, p + 4 &* stride); WinogradSIMD.store(t.5, p + 5 &* stride)
+                Self.store(Self.inputRows(at(d0), at(d1), at(d2), at(d3), at(d4), at(d5)), lines + (x &+ 1), stride: stride)
                 x &+= V.scalarCount
             }
             return x
@@ -90,10 +103,7 @@ extension WinogradPlan {
         while x < width {
             // One column: lane 0 of pairs that repeat it.
             @inline(__always) func at(_ d: UnsafePointer<T>) -> SIMD2<T> { SIMD2(repeating: d[x]) }
-            let t = Self.inputRows(at(d0), at(d1), at(d2), at(d3), at(d4), at(d5))
-            let p = lines + (x &+ 1)
-            p[0] = t.0[0]; p[stride] = t.1[0]; p[2 &* stride] = t.2[0]
-            p[3 &* stride] = t.3[0]; p[4 &* stride] = t.4[0]; p[5 &* stride] = t.5[0]
+            Self.storeFirstLanes(Self.inputRows(at(d0), at(d1), at(d2), at(d3), at(d4), at(d5)), lines + (x &+ 1), stride: stride)
             x &+= 1
         }
         for i in 0..<6 {
@@ -117,10 +127,7 @@ extension WinogradPlan {
                     let p = 4 &* tx
                     let (p0, p1, p2, p3) = Self.quarters(WinogradSIMD.load(W.self, t + p))
                     let (p4, p5, _, _) = Self.quarters(WinogradSIMD.load(W.self, t + (p &+ 4)))
-                    let r = Self.inputRows(p0, p1, p2, p3, p4, p5)
-                    let q = o + tx
-                    WinogradSIMD.store(r.0, q); WinogradSIMD.store(r.1, q + stride); WinogradSIMD.store(r.2, q + 2 &* stride)
-                    WinogradSIMD.store(r.3, q + 3 &* stride); WinogradSIMD.store(r.4, q + 4 &* stride); WinogradSIMD.store(r.5, q + 5 &* stride)
+                    Self.store(Self.inputRows(p0, p1, p2, p3, p4, p5), o + tx, stride: stride)
                     tx &+= W.Half.Half.scalarCount
                 }
                 return tx
@@ -129,10 +136,7 @@ extension WinogradPlan {
             while tx < tilesW {
                 let p = t + 4 &* tx
                 @inline(__always) func at(_ j: Int) -> SIMD2<T> { SIMD2(repeating: p[j]) }
-                let r = Self.inputRows(at(0), at(1), at(2), at(3), at(4), at(5))
-                let q = o + tx
-                q[0] = r.0[0]; q[stride] = r.1[0]; q[2 &* stride] = r.2[0]
-                q[3 &* stride] = r.3[0]; q[4 &* stride] = r.4[0]; q[5 &* stride] = r.5[0]
+                Self.storeFirstLanes(Self.inputRows(at(0), at(1), at(2), at(3), at(4), at(5)), o + tx, stride: stride)
                 tx &+= 1
             }
         }
@@ -233,11 +237,7 @@ extension WinogradPlan {
                     @inline(__always) func row(_ r: Int) -> (Q, Q, Q, Q) {
                         r < inRows ? Self.quarters(WinogradSIMD.load(W.self, top + (r &* width &+ 4 &* tx), count: valid)) : (Q(), Q(), Q(), Q())
                     }
-                    block(row(0), row(1), row(2), row(3)) { i, d in
-                        let o = out + ((6 &* i) &* stride &+ tx)
-                        WinogradSIMD.store(d.0, o); WinogradSIMD.store(d.1, o + stride); WinogradSIMD.store(d.2, o + 2 &* stride)
-                        WinogradSIMD.store(d.3, o + 3 &* stride); WinogradSIMD.store(d.4, o + 4 &* stride); WinogradSIMD.store(d.5, o + 5 &* stride)
-                    }
+                    block(row(0), row(1), row(2), row(3)) { i, d in Self.store(d, out + ((6 &* i) &* stride &+ tx), stride: stride) }
                     tx &+= Q.scalarCount
                 }
                 return tx
@@ -251,11 +251,7 @@ extension WinogradPlan {
                     }
                     return (at(0), at(1), at(2), at(3))
                 }
-                block(row(0), row(1), row(2), row(3)) { i, d in
-                    let o = out + ((6 &* i) &* stride &+ tx)
-                    o[0] = d.0[0]; o[stride] = d.1[0]; o[2 &* stride] = d.2[0]
-                    o[3 &* stride] = d.3[0]; o[4 &* stride] = d.4[0]; o[5 &* stride] = d.5[0]
-                }
+                block(row(0), row(1), row(2), row(3)) { i, d in Self.storeFirstLanes(d, out + ((6 &* i) &* stride &+ tx), stride: stride) }
                 tx &+= 1
             }
         }
@@ -281,9 +277,7 @@ extension WinogradPlan {
                 @inline(__always) func emit(_ i: Int, _ a: SIMD8<T>, _ b: SIMD8<T>, _ e: SIMD8<T>) {
                     let r = kernelRows(a, b, e)
                     let o = u + ((6 &* i) &* stride &+ first)
-                    @inline(__always) func store(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) {
-                        if lanes == 8 { WinogradSIMD.store8(v, p) } else { for lane in 0..<lanes { p[lane] = v[lane] } }
-                    }
+                    @inline(__always) func store(_ v: SIMD8<T>, _ p: UnsafeMutablePointer<T>) { WinogradSIMD.store(v, p, count: lanes) }
                     store(r.0, o); store(r.1, o + stride); store(r.2, o + 2 &* stride)
                     store(r.3, o + 3 &* stride); store(r.4, o + 4 &* stride); store(r.5, o + 5 &* stride)
                 }
@@ -306,11 +300,7 @@ extension WinogradPlan {
             // Eight kernels at a time; `lanes` of them are real.
             @inline(__always) func kernels(_ first: Int, lanes: Int) {
                 @inline(__always) func d(_ i: Int, _ j: Int) -> SIMD8<T> {
-                    let p = du + ((6 &* i &+ j) &* stride &+ first)
-                    if lanes == 8 { return WinogradSIMD.load8(p) }
-                    var v = SIMD8<T>()
-                    for lane in 0..<lanes { v[lane] = p[lane] }
-                    return v
+                    WinogradSIMD.load(SIMD8<T>.self, du + ((6 &* i &+ j) &* stride &+ first), count: lanes)
                 }
                 // Gᵀ down each column j, then along each of the three rows.
                 @inline(__always) func column(_ j: Int) -> (SIMD8<T>, SIMD8<T>, SIMD8<T>) {
