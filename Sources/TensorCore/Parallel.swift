@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Work splitting for kernels. Ranges are cut into a fixed number of contiguous chunks that
 /// depends only on the problem size and `Parallel.threads`, never on timing, so results are
@@ -59,6 +60,27 @@ public enum Parallel {
         }
         if !WorkerPool.shared.run(chunks: chunks, run) {
             DispatchQueue.concurrentPerform(iterations: chunks, execute: run)
+        }
+    }
+
+    /// Runs `body(task)` for every task of `0..<count`, the threads taking the next task as they
+    /// finish one. The tasks are fixed by the caller, so which thread runs a task never changes
+    /// a result; only the balance does: on a shared machine one core is often slower or taken
+    /// away for a while, and with a fixed split the other then waits at the region's end (10%
+    /// of ResNet-18's training samples were that wait).
+    public static func forEachTask(_ count: Int, _ body: (_ task: Int) -> Void) {
+        let chunks = Swift.min(threads, count)
+        guard chunks > 1 else {
+            for task in 0..<count { body(task) }
+            return
+        }
+        let next = Atomic<Int>(0)
+        forEachChunk(chunks) { _, _ in
+            while true {
+                let task = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if task >= count { return }
+                body(task)
+            }
         }
     }
 

@@ -103,16 +103,13 @@ struct WinogradPlan {
         positions * (positionStride(cin, maxColumns) + positionStride(cout, maxColumns))
     }
 
-    /// Units of tile rows, each thread's in order.
+    /// Units of tile rows, at most `rowsPerUnit` each and a multiple of the thread count of
+    /// them, split evenly; the threads take the next unit as they finish one
+    /// (`Parallel.forEachTask`), so a thread that runs slow holds the other up by one unit at most.
     func forEachUnit(_ body: (_ rows: Range<Int>) -> Void) {
-        Parallel.forEachChunk(tileRows) { _, rows in
-            var r = rows.lowerBound
-            while r < rows.upperBound {
-                let end = Swift.min(rows.upperBound, r + rowsPerUnit)
-                body(r..<end)
-                r = end
-            }
-        }
+        let threads = Parallel.threads, needed = (tileRows + rowsPerUnit - 1) / rowsPerUnit
+        let units = Swift.min(tileRows, (Swift.max(needed, threads) + threads - 1) / threads * threads)
+        Parallel.forEachTask(units) { unit in body(unit * tileRows / units..<(unit + 1) * tileRows / units) }
     }
 
     // MARK: transforms
@@ -505,7 +502,11 @@ struct WinogradPlan {
                 let columns = rows.count * tilesW
                 let vStride = positionStride(C, columns), mStride = positionStride(O, columns)
                 let v = scratch, dm = scratch + positions * vStride
-                Parallel.forEachChunk(C + O) { _, planes in
+                // Groups of planes, eight tasks per thread: the input and gradient transforms
+                // differ in cost per plane, so equal plane counts per thread were not equal work.
+                let groups = Swift.min(C + O, 8 * Parallel.threads)
+                Parallel.forEachTask(groups) { group in
+                    let planes = group * (C + O) / groups..<(group + 1) * (C + O) / groups
                     let inputs = planes.clamped(to: 0..<C)
                     let grads = (planes.lowerBound - C..<planes.upperBound - C).clamped(to: 0..<O)
                     if !inputs.isEmpty {
@@ -521,11 +522,9 @@ struct WinogradPlan {
                         }
                     }
                 }
-                Parallel.forEachChunk(positions) { _, ks in
-                    for k in ks {
-                        GEMM.run(transB: true, m: O, n: C, k: columns, a: dm + k * mStride, lda: columns, b: v + k * vStride,
-                                 ldb: columns, beta: first ? 0 : 1, c: du + k * Self.weightStride(O, C), ldc: C)
-                    }
+                Parallel.forEachTask(positions) { k in
+                    GEMM.run(transB: true, m: O, n: C, k: columns, a: dm + k * mStride, lda: columns, b: v + k * vStride,
+                             ldb: columns, beta: first ? 0 : 1, c: du + k * Self.weightStride(O, C), ldc: C)
                 }
                 start = rows.upperBound
             }
