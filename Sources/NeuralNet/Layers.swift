@@ -123,22 +123,25 @@ public class BatchNorm2d: Module {
     /// `relu(self(x))` in one pass over memory and one graph node (the output is the ReLU mask,
     /// so nothing else is kept). With forward hooks registered it is exactly `self(x).relu()`,
     /// so that hooks see the normalisation's output.
-    public func normalizedReLU(_ x: Tensor) -> Tensor {
-        hasForwardHooks ? self(x).relu() : normalize(x, relu: true)
+    /// `overwriting`: x is a temporary nobody else holds (a convolution's output), so that when
+    /// nothing is recorded the result may take its memory (see `batchNorm`'s `overwrite`).
+    public func normalizedReLU(_ x: Tensor, overwriting: Bool = false) -> Tensor {
+        hasForwardHooks ? self(x).relu() : normalize(x, relu: true, overwrite: overwriting)
     }
 
     /// `relu(self(x) + residual)` (a residual block's end) in one pass and one graph node, so
     /// that neither the normalised values nor the sum are kept for backward. With forward hooks
     /// registered it is exactly `(self(x) + residual).relu()`.
-    public func normalizedAddReLU(_ x: Tensor, residual: Tensor) -> Tensor {
-        hasForwardHooks ? (self(x) + residual).relu() : normalize(x, relu: true, residual: residual)
+    public func normalizedAddReLU(_ x: Tensor, residual: Tensor, overwriting: Bool = false) -> Tensor {
+        hasForwardHooks ? (self(x) + residual).relu() : normalize(x, relu: true, residual: residual, overwrite: overwriting)
     }
 
     /// The normalisation itself; subclasses that transform the input first override this.
-    func normalize(_ x: Tensor, relu: Bool, residual: Tensor? = nil) -> Tensor {
+    func normalize(_ x: Tensor, relu: Bool, residual: Tensor? = nil, overwrite: Bool = false) -> Tensor {
         if training { num_batches_tracked.value.fill(num_batches_tracked.value.item() + 1) }
         return batchNorm(x, weight: weight?.value, bias: bias?.value, runningMean: running_mean.value, runningVar: running_var.value,
-                         training: training, momentum: momentum, epsilon: epsilon, relu: relu, residual: residual)
+                         training: training, momentum: momentum, epsilon: epsilon, relu: relu, residual: residual,
+                         overwrite: overwrite)
     }
 }
 
@@ -152,8 +155,9 @@ public final class ContinualNorm: BatchNorm2d {
         super.init(channels, momentum: momentum, epsilon: epsilon, dtype: dtype)
     }
 
-    override func normalize(_ x: Tensor, relu: Bool, residual: Tensor? = nil) -> Tensor {
-        super.normalize(groupNorm(x, groups: groups, epsilon: epsilon), relu: relu, residual: residual)
+    override func normalize(_ x: Tensor, relu: Bool, residual: Tensor? = nil, overwrite: Bool = false) -> Tensor {
+        // The group norm's output is a temporary of this call's own: always free to overwrite.
+        super.normalize(groupNorm(x, groups: groups, epsilon: epsilon), relu: relu, residual: residual, overwrite: true)
     }
 }
 

@@ -21,8 +21,8 @@ public final class ResidualBlock: Module {
 
     public override func forward(_ x: Tensor) -> Tensor {
         // Main path first, then the shortcut: PyTorch's call order, which forward hooks see.
-        let main = conv2(bn1.normalizedReLU(conv1(x)))
-        return bn2.normalizedAddReLU(main, residual: shortcut.reduce(x) { $1($0) })
+        let main = conv2(bn1.normalizedReLU(conv1(x), overwriting: !conv1.hasForwardHooks))
+        return bn2.normalizedAddReLU(main, residual: shortcut.reduce(x) { $1($0) }, overwriting: !conv2.hasForwardHooks)
     }
 }
 
@@ -50,7 +50,7 @@ public final class CCSINet: Module {
 
     /// The 256-d feature of 32x32 inputs.
     public func features(_ x: Tensor) -> Tensor {
-        let h = layer3(layer2(layer1(bn.normalizedReLU(conv(x)))))
+        let h = layer3(layer2(layer1(bn.normalizedReLU(conv(x), overwriting: !conv.hasForwardHooks))))
         return avgPool2d(h, kernel: (7, 7)).flattened(from: 1)
     }
 

@@ -10,7 +10,7 @@ public final class ConvBNReLU: Module {
         bn = BatchNorm2d(outChannels, dtype: dtype)
     }
 
-    public override func forward(_ x: Tensor) -> Tensor { bn.normalizedReLU(conv(x)) }
+    public override func forward(_ x: Tensor) -> Tensor { bn.normalizedReLU(conv(x), overwriting: !conv.hasForwardHooks) }
 }
 
 /// The same normalisation choice across a model: BatchNorm, or Continual Normalization.

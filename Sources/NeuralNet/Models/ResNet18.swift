@@ -22,8 +22,8 @@ public final class BasicBlock: Module {
 
     public override func forward(_ x: Tensor) -> Tensor {
         // Main path first, then the shortcut: PyTorch's call order, which forward hooks see.
-        let main = conv2(bn1.normalizedReLU(conv1(x)))
-        return bn2.normalizedAddReLU(main, residual: shortcut.reduce(x) { $1($0) })
+        let main = conv2(bn1.normalizedReLU(conv1(x), overwriting: !conv1.hasForwardHooks))
+        return bn2.normalizedAddReLU(main, residual: shortcut.reduce(x) { $1($0) }, overwriting: !conv2.hasForwardHooks)
     }
 }
 
@@ -75,7 +75,7 @@ public final class ResNet18: Module {
 
     /// The pooled penultimate features [N, 8w].
     public func features(_ x: Tensor) -> Tensor {
-        var h = bn1.normalizedReLU(conv1(x))
+        var h = bn1.normalizedReLU(conv1(x), overwriting: !conv1.hasForwardHooks)
         if stem == .imagenet { h = maxPool2d(h, kernel: (3, 3), stride: (2, 2), padding: (1, 1)) }
         for block in layer1 + layer2 + layer3 + layer4 { h = block(h) }
         return adaptiveAvgPool2d(h, output: (1, 1)).flattened(from: 1)
