@@ -103,13 +103,22 @@ struct WinogradPlan {
         positions * (positionStride(cin, maxColumns) + positionStride(cout, maxColumns))
     }
 
-    /// Units of tile rows, at most `rowsPerUnit` each and a multiple of the thread count of
-    /// them, split evenly; the threads take the next unit as they finish one
-    /// (`Parallel.forEachTask`), so a thread that runs slow holds the other up by one unit at most.
+    /// Units of tile rows: the tile rows split into one contiguous range per thread, each cut
+    /// into units of `rowsPerUnit` rows (the last one shorter). The threads take the next unit
+    /// as they finish one (`Parallel.forEachTask`), so a thread that runs slow holds the other
+    /// up by one unit at most; the units, and so every value, are those of a fixed split.
     func forEachUnit(_ body: (_ rows: Range<Int>) -> Void) {
-        let threads = Parallel.threads, needed = (tileRows + rowsPerUnit - 1) / rowsPerUnit
-        let units = Swift.min(tileRows, (Swift.max(needed, threads) + threads - 1) / threads * threads)
-        Parallel.forEachTask(units) { unit in body(unit * tileRows / units..<(unit + 1) * tileRows / units) }
+        let chunks = Parallel.chunkCount(tileRows)
+        var units: [Range<Int>] = []
+        for chunk in 0..<chunks {
+            var r = chunk * tileRows / chunks
+            let end = (chunk + 1) * tileRows / chunks
+            while r < end {
+                units.append(r..<Swift.min(end, r + rowsPerUnit))
+                r = units[units.count - 1].upperBound
+            }
+        }
+        Parallel.forEachTask(units.count) { body(units[$0]) }
     }
 
     // MARK: transforms
