@@ -1,3 +1,4 @@
+import Foundation
 import Dispatch
 import Testing
 @testable import TensorCore
@@ -32,6 +33,28 @@ import Testing
     func everyIndexOnce(count: Int) {
         for threads in [1, 2, Parallel.defaultThreads] {
             #expect(Self.visits(count: count, threads: threads, regions: 50) == [Int](repeating: 50, count: count))
+        }
+    }
+
+    /// `forEachTask`: every task exactly once whatever thread takes it, with 1 to 3 threads and
+    /// fewer, as many and more tasks than threads (a task that sleeps makes the other thread
+    /// take the rest).
+    @Test(arguments: [1, 2, 5, 64])
+    func everyTaskOnce(count: Int) {
+        for threads in [1, 2, 3] {
+            var hits = [Int](repeating: 0, count: count)
+            hits.withUnsafeMutableBufferPointer { buffer in
+                let base = buffer.baseAddress!
+                Parallel.withThreads(threads) {
+                    for _ in 0..<20 {
+                        Parallel.forEachTask(count) { task in
+                            if task == 0 { usleep(200) }
+                            base[task] += 1
+                        }
+                    }
+                }
+            }
+            #expect(hits == [Int](repeating: 20, count: count), "threads \(threads)")
         }
     }
 
