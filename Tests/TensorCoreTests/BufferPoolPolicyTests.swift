@@ -81,6 +81,18 @@ import Testing
         pool.trim()
     }
 
+    /// Scratch from 1 MiB up takes the next power of two; smaller requests their own size.
+    @Test func scratchRoundsUpToAPowerOfTwoFrom1MiB() {
+        let mib = Self.mib
+        #expect(BufferPool.scratchBytes(100 << 10) == 100 << 10)
+        #expect(BufferPool.scratchBytes(mib - 4) == mib - 4)
+        #expect(BufferPool.scratchBytes(mib) == mib)
+        #expect(BufferPool.scratchBytes(mib + 1) == 2 * mib)
+        #expect(BufferPool.scratchBytes(9 * mib + 12 << 10) == 16 * mib)
+        #expect(BufferPool.scratchBytes(16 * mib) == 16 * mib)
+        #expect(BufferPool.scratchBytes(18 * mib) == 32 * mib)
+    }
+
     @Test func headroomIsATenthOfTheHighWaterAtMost32MiB() {
         #expect(BufferPool.headroom(highWater: 100 * Self.mib) == 10 * Self.mib)
         #expect(BufferPool.headroom(highWater: 4096 * Self.mib) == 32 * Self.mib)
