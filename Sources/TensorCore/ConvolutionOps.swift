@@ -100,7 +100,7 @@ struct ConvPlan {
     /// Clears `partials[chunk]` when `image` is the chunk's first image.
     @inline(__always)
     func zeroPartial(_ partials: [Tensor], chunk: Int, image: Int) {
-        guard !partials.isEmpty, image == chunk * batch / partials.count else { return }
+        guard !partials.isEmpty, image == Parallel.chunkRange(chunk, of: batch, chunks: partials.count).lowerBound else { return }
         partials[chunk].rawBytes.initializeMemory(as: UInt8.self, repeating: 0)
     }
 

@@ -55,8 +55,8 @@ public enum Parallel {
             return
         }
         func run(_ chunk: Int) {
-            let lo = chunk * count / chunks, hi = (chunk + 1) * count / chunks
-            if lo < hi { body(chunk, lo..<hi) }
+            let range = chunkRange(chunk, of: count, chunks: chunks)
+            if !range.isEmpty { body(chunk, range) }
         }
         if !WorkerPool.shared.run(chunks: chunks, run) {
             DispatchQueue.concurrentPerform(iterations: chunks, execute: run)
@@ -82,6 +82,12 @@ public enum Parallel {
                 body(task)
             }
         }
+    }
+
+    /// The range of 0..<count that chunk `chunk` of `chunks` covers (`forEachChunk`'s split).
+    @inline(__always)
+    static func chunkRange(_ chunk: Int, of count: Int, chunks: Int) -> Range<Int> {
+        chunk * count / chunks..<(chunk + 1) * count / chunks
     }
 
     /// Number of chunks `forEachChunk` will use.

@@ -111,12 +111,8 @@ struct WinogradPlan {
         let chunks = Parallel.chunkCount(tileRows)
         var units: [Range<Int>] = []
         for chunk in 0..<chunks {
-            var r = chunk * tileRows / chunks
-            let end = (chunk + 1) * tileRows / chunks
-            while r < end {
-                units.append(r..<Swift.min(end, r + rowsPerUnit))
-                r = units[units.count - 1].upperBound
-            }
+            let rows = Parallel.chunkRange(chunk, of: tileRows, chunks: chunks)
+            units += stride(from: rows.lowerBound, to: rows.upperBound, by: rowsPerUnit).map { $0..<Swift.min(rows.upperBound, $0 + rowsPerUnit) }
         }
         Parallel.forEachTask(units.count) { body(units[$0]) }
     }
@@ -515,7 +511,7 @@ struct WinogradPlan {
                 // differ in cost per plane, so equal plane counts per thread were not equal work.
                 let groups = Swift.min(C + O, 8 * Parallel.threads)
                 Parallel.forEachTask(groups) { group in
-                    let planes = group * (C + O) / groups..<(group + 1) * (C + O) / groups
+                    let planes = Parallel.chunkRange(group, of: C + O, chunks: groups)
                     let inputs = planes.clamped(to: 0..<C)
                     let grads = (planes.lowerBound - C..<planes.upperBound - C).clamped(to: 0..<O)
                     if !inputs.isEmpty {

@@ -130,4 +130,3 @@ public final class UNet: Module {
 
     public override func forward(_ x: Tensor) -> Tensor { self(x, head: 0) }
 }
-
