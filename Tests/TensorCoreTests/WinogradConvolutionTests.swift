@@ -23,10 +23,11 @@ import Testing
     /// end inside an image and units that span images; odd image sizes; rows of tiles that the
     /// transforms take 8, 4, 2 and 1 at a time (2x2 tiles, widths 33, 12, 14, 8, 4: 17 = 8 + 8 + 1,
     /// 6 = 4 + 2, 7 = 4 + 2 + 1, 4 and 2 tiles; 4x4 tiles, widths 33, 24, 14, 12, 8: 9 = 8 + 1,
-    /// 6 = 4 + 2, 4 with a partial last, 3 = 2 + 1, 2).
+    /// 6 = 4 + 2, 4 with a partial last, 3 = 2 + 1, 2); and the default units at batch 64, where
+    /// the forward pass and the weight gradient cut different units.
     static let unitCases: [([Int], Int?)] = [([40, 3, 9, 7], 12), ([3, 17, 30, 33], 64), ([64, 20, 2, 2], 5), ([5, 4, 6, 6], nil),
                                             ([3, 5, 8, 12], nil), ([2, 6, 9, 14], 9), ([4, 7, 8, 8], nil), ([6, 16, 4, 4], 3),
-                                            ([2, 5, 11, 24], 4)]
+                                            ([2, 5, 11, 24], 4), ([64, 48, 8, 8], nil)]
 
     @Test(arguments: unitCases, [2, 4])
     func matchesIm2col(unitCase: ([Int], Int?), tile: Int) {
@@ -51,6 +52,38 @@ import Testing
             #expect(error <= 1e-12 * max(scale, 1), "\(name): max error \(error) at scale \(scale)")
         }
         if columns != nil && tile == 2 { #expect(plan.tileRows > 2 * plan.rowsPerUnit, "shape \(shape) should span several units per thread") }
+        if columns == nil && shape[0] == 64 {
+            // The default units: the forward pass's and the weight gradient's differ, and both
+            // passes run several.
+            #expect(plan.rowsPerUnit != plan.gradientRowsPerUnit && plan.tileRows > plan.gradientRowsPerUnit, "shape \(shape), tile \(tile)")
+        }
+    }
+
+    /// Default unit sizes, expected values worked by hand from the rule in `WinogradPlan.init`:
+    /// fit = 262144 / (positions (C + O)) tiles, the floor min(256, 65536 / (C + O)) (32 for
+    /// the forward pass on maps of 16 tiles or fewer with C + O <= 256), whole rows of tiles,
+    /// one row less where the tile count would be a power of two from 64 up.
+    @Test func unitSizes() {
+        func plan(_ channels: Int, _ side: Int, batch: Int, tile: Int) -> WinogradPlan {
+            WinogradPlan(geometry: ConvGeometry(channels: channels, height: side, width: side, kernel: (3, 3), stride: (1, 1), padding: (1, 1)),
+                         batch: batch, outChannels: channels, tile: tile)
+        }
+        // 16x16, 64 -> 64, 4x4 tiles (16 an image): fit 262144 / (36 * 128) = 56 = 14 rows of 4; the
+        // weight gradient's floor 256 = 64 rows, a power of two, so 63.
+        let resnet = plan(64, 16, batch: 64, tile: 4)
+        #expect(resnet.rowsPerUnit == 14 && resnet.gradientRowsPerUnit == 63)
+        // 8x8, 128 -> 128 (4 tiles an image): fit 28, the small-map floor 32 = 16 rows of 2; gradient 256 -> 127.
+        let deeper = plan(128, 8, batch: 64, tile: 4)
+        #expect(deeper.rowsPerUnit == 16 && deeper.gradientRowsPerUnit == 127)
+        // 56x56 (196 tiles an image), 128 -> 128: floor 256 = 18 rows of 14 (252 tiles) for both.
+        let large = plan(128, 56, batch: 32, tile: 4)
+        #expect(large.rowsPerUnit == 18 && large.gradientRowsPerUnit == 18)
+        // 4x4, 256 -> 256, 2x2 tiles: C + O = 512, not a small-map case; floor 128 = 64 rows of 2 -> 63.
+        let wide = plan(256, 4, batch: 64, tile: 2)
+        #expect(wide.rowsPerUnit == 63 && wide.gradientRowsPerUnit == 63)
+        #expect(WinogradPlan.unitRows(columns: 100, tilesW: 4) == 25)
+        #expect(WinogradPlan.unitRows(columns: 32, tilesW: 2) == 16)
+        #expect(WinogradPlan.unitRows(columns: 64, tilesW: 64) == 1)
     }
 
     /// conv2d takes a Winograd path by itself for 16+ channels on maps of 4x4 or more (bit-identical
