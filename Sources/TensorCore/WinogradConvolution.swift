@@ -23,8 +23,8 @@
 /// The forward pass and the input gradient split the work over threads by rows of tiles across
 /// the whole batch (fixed chunks, so results are bit-identical for a thread count); each thread
 /// takes its rows a unit at a time, sized so that its transformed blocks stay around the core's
-/// L2. The weight gradient takes the units in order and splits each one's transforms by planes
-/// and its GEMMs by position (`accumulateWeightGradient`).
+/// L2 (`init`). The weight gradient takes its own units, wider on small maps, in order and
+/// splits each one's transforms by planes and its GEMMs by position (`accumulateWeightGradient`).
 struct WinogradPlan {
     let batch: Int, channels: Int, outChannels: Int, height: Int, width: Int
     /// Side of the output tiles: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3) (`WinogradF4Transforms.swift`).
@@ -647,4 +647,3 @@ func winogradConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?, geometry: C
         g.dtype == .float32 ? backward(Float.self) : backward(Double.self)
     }
 }
-
