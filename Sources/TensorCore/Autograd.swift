@@ -106,13 +106,20 @@ public enum Autograd {
     }
 }
 
+/// Whether `record` records an op with these inputs: recording is on and one of them needs
+/// a gradient. (An op that may reuse an input's memory asks first: a recorded node keeps it.)
+@inline(__always)
+func recordsGradient(of inputs: [Tensor]) -> Bool {
+    Autograd.enabled && inputs.contains(where: { $0.requiresGrad })
+}
+
 /// Attaches `backward` to `output` when recording is on and an input needs gradients.
 /// `keeps` names the tensors `backward` captures (for memory reports only: what keeps them
 /// alive is the capture itself); the op's own output among them is reported as its own.
 @inline(__always)
 func record(_ output: Tensor, _ name: String, _ inputs: [Tensor], keeps: [Tensor] = [],
             _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
-    guard Autograd.enabled, inputs.contains(where: { $0.requiresGrad }) else { return output }
+    guard recordsGradient(of: inputs) else { return output }
     let kept = keeps.map { tensor in
         KeptTensor(storage: tensor.storage, producer: tensor === output ? name : tensor.node?.name ?? "leaf",
                    isTrainableLeaf: tensor !== output && tensor.node == nil && tensor.requiresGrad)

@@ -34,9 +34,12 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
     let n = x.shape[0], c = x.shape[1], inner = x.shape[2...].reduce(1, *)
     let m = n * inner
     precondition(!training || m > 1, "batchNorm in training needs more than one value per channel (input \(x.shape))")
+    var inputs = [x]
+    if let weight { inputs.append(weight) }
+    if let bias { inputs.append(bias) }
+    if let residual { inputs.append(residual) }
     // In place only where nothing is recorded: a recorded node keeps x for its backward.
-    let recording = Autograd.enabled && ([x, weight, bias, residual].contains { $0?.requiresGrad ?? false })
-    let out = overwrite && !recording && x.node == nil ? x : Tensor(shape: x.shape, dtype: x.dtype, zeroed: false)
+    let out = overwrite && !recordsGradient(of: inputs) && x.node == nil ? x : Tensor(shape: x.shape, dtype: x.dtype, zeroed: false)
     let mean = Tensor(shape: [c], dtype: x.dtype, zeroed: false)
     let invstd = Tensor(shape: [c], dtype: x.dtype, zeroed: false)
     // Row 0: scale = invstd * weight, row 1: shift = bias - mean * scale, per channel.
@@ -78,10 +81,6 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
     }
     x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
     let recompute = { batchNormApply(x, affine: affine, residual: residual, relu: relu) }
-    var inputs = [x]
-    if let weight { inputs.append(weight) }
-    if let bias { inputs.append(bias) }
-    if let residual { inputs.append(residual) }
     let name = residual != nil ? "batchNormAddReLU" : relu ? "batchNormReLU" : "batchNorm"
     let kept = [x] + (weight.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
     let recorded = record(out, name, inputs, keeps: kept) { g in
