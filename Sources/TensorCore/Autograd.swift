@@ -185,10 +185,14 @@ extension Tensor {
                 let vertex = order[index]
                 // The order list must not keep a processed node (and its edges) alive.
                 order.removeLast()
-                guard let gradient = grads.removeValue(forKey: vertex.id) else { continue }
+                guard var gradient = grads.removeValue(forKey: vertex.id) else { continue }
                 switch vertex {
                 case .leaf(let tensor):
-                    tensor.accumulateGrad(gradient)
+                    // A gradient that nothing else holds (the tensor object, nor its memory
+                    // through a view) becomes the leaf's own: no copy of every parameter's
+                    // gradient each step (ResNet-18: 45 MB copied, 1% of a training step).
+                    let owned = isKnownUniquelyReferenced(&gradient) && gradient.ownsStorage()
+                    tensor.accumulateGrad(gradient, owned: owned)
                 case .node(let node):
                     let inputGrads = node.backward(gradient)
                     precondition(inputGrads.count == node.edges.count, "\(node.name): backward returned \(inputGrads.count) grads")
@@ -209,12 +213,13 @@ extension Tensor {
         }
     }
 
-    /// Adds to `grad` without aliasing tensors that backward functions may share.
-    func accumulateGrad(_ gradient: Tensor) {
+    /// Adds to `grad` without aliasing tensors that backward functions may share: the first
+    /// gradient is copied unless `owned` (no other reference to it or to its memory).
+    func accumulateGrad(_ gradient: Tensor, owned: Bool = false) {
         if let existing = grad {
             addInPlace(existing, gradient)
         } else {
-            grad = gradient.clone()
+            grad = owned && gradient.node == nil && !gradient.requiresGrad ? gradient : gradient.clone()
         }
     }
 }

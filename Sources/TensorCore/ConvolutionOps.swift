@@ -30,9 +30,12 @@ struct ConvPlan {
         self.bandBudget = bandBudget
         self.batch = batch
         self.outChannels = outChannels
-        // Aim for at least ~2048 columns per GEMM, without starving a thread of images.
+        // Aim for at least ~2048 columns per GEMM, without starving a thread of images. An image
+        // of 1024 positions or more is a wide enough GEMM alone: grouped, its output and output
+        // gradient went through `gather` copies (ResNet-18's 7x7 stem at 64x64, 32x32 outputs:
+        // 1% of the training step in those copies).
         let perThread = Swift.max(1, (batch + Parallel.threads - 1) / Parallel.threads)
-        group = Swift.max(1, Swift.min(perThread, 2048 / Swift.max(geometry.positions, 1)))
+        group = geometry.positions >= 1024 ? 1 : Swift.max(1, Swift.min(perThread, 2048 / Swift.max(geometry.positions, 1)))
         banded = group == 1 && !geometry.isPointwise && geometry.patch * geometry.positions > bandBudget
         gather = !banded && GatherTable.preferred(geometry) ? GatherTable(geometry) : nil
     }

@@ -51,6 +51,15 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
         let rm = runningMean?.pointer(T.self), rv = runningVar?.pointer(T.self)
         let rp: UnsafePointer<T>? = residual.map { UnsafePointer($0.pointer(T.self)) }
         let ap = affine.pointer(T.self)
+        if T.self == Float.self, PackedChannels.group(inner: inner, channels: c) != nil {
+            func f<P>(_ p: UnsafeMutablePointer<P>) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
+            func f<P>(_ p: UnsafePointer<P>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+            PackedChannels.batchNormForward(x: f(UnsafePointer(xp)), r: rp.map(f), out: f(op), weight: gp.map { f(UnsafePointer($0)) },
+                                            bias: bp.map { f(UnsafePointer($0)) }, runningMean: rm.map(f), runningVar: rv.map(f),
+                                            mean: f(mp), invstd: f(sp), affine: f(ap), images: n, channels: c, inner: inner,
+                                            training: training, momentum: momentum, epsilon: epsilon, relu: relu)
+            return
+        }
         Parallel.forEachChunk(c) { _, channels in
             for ch in channels {
                 var mu: Double, variance: Double
@@ -94,6 +103,20 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
             let ap: UnsafePointer<T>? = relu ? UnsafePointer(affine.pointer(T.self)) : nil
             let mp = mean.pointer(T.self), sp = invstd.pointer(T.self), wp = weight?.pointer(T.self)
             let dgp = dgamma.pointer(T.self), dbp = dbeta.pointer(T.self), dxp = dx?.pointer(T.self)
+            if T.self == Float.self, PackedChannels.group(inner: inner, channels: c) != nil {
+                PackedChannels.batchNormBackward(x: UnsafeRawPointer(xp).assumingMemoryBound(to: Float.self),
+                                                 g: UnsafeRawPointer(gp).assumingMemoryBound(to: Float.self),
+                                                 r: rp.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                                 affine: ap.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                                 mean: UnsafeRawPointer(mp).assumingMemoryBound(to: Float.self),
+                                                 invstd: UnsafeRawPointer(sp).assumingMemoryBound(to: Float.self),
+                                                 weight: wp.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                                 dgamma: UnsafeMutableRawPointer(dgp).assumingMemoryBound(to: Float.self),
+                                                 dbeta: UnsafeMutableRawPointer(dbp).assumingMemoryBound(to: Float.self),
+                                                 dx: dxp.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                                 images: n, channels: c, inner: inner, training: training)
+                return
+            }
             Parallel.forEachChunk(c) { _, channels in
                 for ch in channels {
                     let mu = mp[ch], inv = sp[ch]
@@ -144,6 +167,13 @@ func batchNormApply(_ x: Tensor, affine: Tensor, residual: Tensor?, relu: Bool) 
     func apply<T: TensorScalar>(_: T.Type) {
         let xp = x.pointer(T.self), ap = affine.pointer(T.self), op = out.pointer(T.self)
         let rp: UnsafePointer<T>? = residual.map { UnsafePointer($0.pointer(T.self)) }
+        // The forward pass's kernel for these maps, so that the recomputed output is its bits.
+        if T.self == Float.self, PackedChannels.group(inner: inner, channels: c) != nil {
+            PackedChannels.apply(UnsafeRawPointer(xp).assumingMemoryBound(to: Float.self), UnsafeRawPointer(ap).assumingMemoryBound(to: Float.self),
+                                 rp.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
+                                 UnsafeMutableRawPointer(op).assumingMemoryBound(to: Float.self), images: n, channels: c, inner: inner, relu: relu)
+            return
+        }
         Parallel.forEachChunk(c) { _, channels in
             for ch in channels { batchNormApply(xp, ap, rp, op, channel: ch, images: n, channels: c, inner: inner, relu: relu) }
         }
@@ -367,6 +397,14 @@ func residualGradient(_ g: Tensor, _ x: Tensor, _ r: Tensor, affine: Tensor) -> 
     func kernel<T: TensorScalar>(_: T.Type) {
         let gp = g.pointer(T.self), xp = x.pointer(T.self), rp = UnsafePointer(r.pointer(T.self)), ap = affine.pointer(T.self)
         let dp = d.pointer(T.self)
+        if T.self == Float.self, PackedChannels.group(inner: inner, channels: c) != nil {
+            PackedChannels.residualGradient(g: UnsafeRawPointer(gp).assumingMemoryBound(to: Float.self),
+                                            x: UnsafeRawPointer(xp).assumingMemoryBound(to: Float.self),
+                                            r: UnsafeRawPointer(rp).assumingMemoryBound(to: Float.self),
+                                            affine: UnsafeRawPointer(ap).assumingMemoryBound(to: Float.self),
+                                            into: UnsafeMutableRawPointer(dp).assumingMemoryBound(to: Float.self), images: n, channels: c, inner: inner)
+            return
+        }
         Parallel.forEachChunk(c) { _, channels in
             for ch in channels {
                 let mask = ReLUMask(scale: ap[ch], shift: ap[c + ch], residual: rp)

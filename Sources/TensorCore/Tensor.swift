@@ -10,7 +10,9 @@ public final class Tensor: CustomStringConvertible, @unchecked Sendable {
     public let shape: [Int]
     public let dtype: DType
     public let count: Int
-    let storage: Storage
+    /// A `var` only so that `ownsStorage()` can ask whether it is uniquely referenced; it is
+    /// never reassigned (unchecked: no exclusivity checks on the reads of every kernel).
+    @exclusivity(unchecked) private(set) var storage: Storage
     /// Byte offset of element 0 in `storage` (views of a larger buffer).
     let offset: Int
 
@@ -32,6 +34,10 @@ public final class Tensor: CustomStringConvertible, @unchecked Sendable {
         self.requiresGrad = requiresGrad
         precondition(offset + count * dtype.size <= storage.byteCount, "view beyond its storage")
     }
+
+    /// Whether no other tensor (a view, or a tensor sharing this one's buffer) holds this
+    /// tensor's storage, so that its memory is reachable through this tensor only.
+    func ownsStorage() -> Bool { isKnownUniquelyReferenced(&storage) }
 
     /// A new tensor with uninitialised (`zeroed: false`) or zero elements.
     public convenience init(shape: [Int], dtype: DType = .float32, zeroed: Bool = true) {

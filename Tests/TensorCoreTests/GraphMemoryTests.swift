@@ -64,13 +64,18 @@ import Testing
     /// conv -> BatchNorm+ReLU (optionally + residual) -> conv in float32. Without a reference
     /// to the BatchNorm output, it is freed after the forward pass and backward recomputes it
     /// (for the second convolution's weight gradient and BatchNorm's own ReLU mask); with one,
-    /// backward reads the kept tensor. The gradients must be the same bits either way.
-    @Test(arguments: [(ConvAlgorithm.im2col, false), (.im2col, true), (.winograd, false), (.winograd, true)])
-    func batchNormReLUOutputIsRecomputedBitForBit(algorithm: ConvAlgorithm, residual: Bool) {
-        let x = Self.normal([3, 4, 6, 5], seed: 3), w1 = Self.normal([6, 4, 3, 3], seed: 4)
-        let w2 = Self.normal([5, 6, 3, 3], seed: 5), w3 = Self.normal([6, 4, 1, 1], seed: 6)
-        let gamma = Self.normal([6], seed: 7), beta = Self.normal([6], seed: 8)
-        let probe = Tensor.normal([3, 5, 6, 5], generator: RandomGenerator(seed: 9))
+    /// backward reads the kept tensor. The gradients must be the same bits either way. On 6x5
+    /// maps with 6 channels, and on 2x2 maps with 8 (BatchNorm's packed-channel kernels,
+    /// `PackedChannels`).
+    @Test(arguments: [(ConvAlgorithm.im2col, false, false), (.im2col, true, false), (.winograd, false, false), (.winograd, true, false),
+                      (.im2col, false, true), (.im2col, true, true)])
+    func batchNormReLUOutputIsRecomputedBitForBit(algorithm: ConvAlgorithm, residual: Bool, packed: Bool) {
+        let (h, w, mid) = packed ? (2, 2, 8) : (6, 5, 6)
+        #expect((PackedChannels.group(inner: h * w, channels: mid) != nil) == packed)
+        let x = Self.normal([3, 4, h, w], seed: 3), w1 = Self.normal([mid, 4, 3, 3], seed: 4)
+        let w2 = Self.normal([5, mid, 3, 3], seed: 5), w3 = Self.normal([mid, 4, 1, 1], seed: 6)
+        let gamma = Self.normal([mid], seed: 7), beta = Self.normal([mid], seed: 8)
+        let probe = Tensor.normal([3, 5, h, w], generator: RandomGenerator(seed: 9))
         let parameters = [x, w1, w2, w3, gamma, beta]
         func conv(_ input: Tensor, _ weight: Tensor) -> Tensor {
             let pad = weight.shape[2] / 2

@@ -54,6 +54,31 @@ import Testing
         }
     }
 
+    /// Maps of fewer than 16 values that divide 16 pack several channels to a vector in the
+    /// float32 backward (`PackedChannels`): 2x2 maps 4 channels, features [N, C] 16, 2x4 maps 2;
+    /// 4x4 maps and [3, 6, 2, 2] (6 channels, not a multiple of 4) stay on the per-channel path.
+    /// Plain, with ReLU and with a residual, against float64's scalar loops.
+    @Test(arguments: [true, false])
+    func batchNormPackedChannels(training: Bool) {
+        let cases: [([Int], Int?)] = [([6, 8, 2, 2], 4), ([5, 4, 4, 4], nil), ([7, 32], 16), ([4, 8, 2, 4], 2), ([3, 6, 2, 2], nil)]
+        for (index, (shape, group)) in cases.enumerated() {
+            let c = shape[1], seed = 300 + 10 * UInt64(index)
+            #expect(PackedChannels.group(inner: shape.dropFirst(2).reduce(1, *), channels: c) == group, "\(shape)")
+            let mean = Tensor.uniform([c], low: -0.5, high: 0.5, generator: RandomGenerator(seed: seed + 5), dtype: .float64)
+            let variance = Tensor.uniform([c], low: 0.5, high: 2, generator: RandomGenerator(seed: seed + 6), dtype: .float64)
+            for mode in ["plain", "relu", "residual"] {
+                let meanCopies = (mean.to(.float64), Tensor(mean.floats(), shape: [c]))
+                let varianceCopies = (variance.to(.float64), Tensor(variance.floats(), shape: [c]))
+                expectParity([shape, [c], [c]] + (mode == "residual" ? [shape] : []), seed: seed) {
+                    let wide = $0[0].dtype == .float64
+                    return batchNorm($0[0], weight: $0[1], bias: $0[2],
+                                     runningMean: wide ? meanCopies.0 : meanCopies.1, runningVar: wide ? varianceCopies.0 : varianceCopies.1,
+                                     training: training, relu: mode == "relu", residual: mode == "residual" ? $0[3] : nil)
+                }
+            }
+        }
+    }
+
     @Test func maxPoolTwoByTwo() {
         expectParity([[2, 3, 8, 34]], seed: 260) { maxPool2d($0[0], kernel: (2, 2)) }
         expectParity([[2, 3, 9, 35]], seed: 270) { maxPool2d($0[0], kernel: (2, 2)) }

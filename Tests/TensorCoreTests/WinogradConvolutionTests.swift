@@ -84,6 +84,14 @@ import Testing
         #expect(WinogradPlan.unitRows(columns: 100, tilesW: 4) == 25)
         #expect(WinogradPlan.unitRows(columns: 32, tilesW: 2) == 16)
         #expect(WinogradPlan.unitRows(columns: 64, tilesW: 64) == 1)
+        // Even units, as few as hold the rows (worked by hand: ceil(64 / 63) = 2 units of 32, not
+        // 63 + 1; ceil(128 / 63) = 3, cut at 128 / 3 = 42 and 256 / 3 = 85; a thread's second
+        // half, 64 rows in ceil(64 / 14) = 5 units cut at 12, 25, 38, 51 past its start).
+        #expect(WinogradPlan.units(of: 0..<64, most: 63) == [0..<32, 32..<64])
+        #expect(WinogradPlan.units(of: 0..<128, most: 63) == [0..<42, 42..<85, 85..<128])
+        #expect(WinogradPlan.units(of: 64..<128, most: 14) == [64..<76, 76..<89, 89..<102, 102..<115, 115..<128])
+        #expect(WinogradPlan.units(of: 0..<10, most: 16) == [0..<10])
+        #expect(WinogradPlan.units(of: 5..<5, most: 16).isEmpty)
     }
 
     /// conv2d takes a Winograd path by itself for 16+ channels on maps of 4x4 or more (bit-identical
