@@ -51,15 +51,6 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
         let rm = runningMean?.pointer(T.self), rv = runningVar?.pointer(T.self)
         let rp: UnsafePointer<T>? = residual.map { UnsafePointer($0.pointer(T.self)) }
         let ap = affine.pointer(T.self)
-        if T.self == Float.self, PackedChannels.group(inner: inner, channels: c) != nil {
-            func f<P>(_ p: UnsafeMutablePointer<P>) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
-            func f<P>(_ p: UnsafePointer<P>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
-            PackedChannels.batchNormForward(x: f(UnsafePointer(xp)), r: rp.map(f), out: f(op), weight: gp.map { f(UnsafePointer($0)) },
-                                            bias: bp.map { f(UnsafePointer($0)) }, runningMean: rm.map(f), runningVar: rv.map(f),
-                                            mean: f(mp), invstd: f(sp), affine: f(ap), images: n, channels: c, inner: inner,
-                                            training: training, momentum: momentum, epsilon: epsilon, relu: relu)
-            return
-        }
         Parallel.forEachChunk(c) { _, channels in
             for ch in channels {
                 var mu: Double, variance: Double
@@ -88,7 +79,18 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
             }
         }
     }
-    x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
+    // Maps of fewer than 16 values pack channels to a vector (`PackedChannels`).
+    let packed = x.dtype == .float32 && PackedChannels.group(inner: inner, channels: c) != nil
+    if packed {
+        PackedChannels.batchNormForward(x: x.pointer(Float.self), r: residual?.pointer(Float.self), out: out.pointer(Float.self),
+                                        weight: weight?.pointer(Float.self), bias: bias?.pointer(Float.self),
+                                        runningMean: runningMean?.pointer(Float.self), runningVar: runningVar?.pointer(Float.self),
+                                        mean: mean.pointer(Float.self), invstd: invstd.pointer(Float.self), affine: affine.pointer(Float.self),
+                                        images: n, channels: c, inner: inner, training: training, momentum: momentum, epsilon: epsilon,
+                                        relu: relu)
+    } else {
+        x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
+    }
     let recompute = { batchNormApply(x, affine: affine, residual: residual, relu: relu) }
     let name = residual != nil ? "batchNormAddReLU" : relu ? "batchNormReLU" : "batchNorm"
     let kept = [x] + (weight.map { [$0] } ?? []) + (residual.map { [$0] } ?? [])
@@ -103,20 +105,6 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
             let ap: UnsafePointer<T>? = relu ? UnsafePointer(affine.pointer(T.self)) : nil
             let mp = mean.pointer(T.self), sp = invstd.pointer(T.self), wp = weight?.pointer(T.self)
             let dgp = dgamma.pointer(T.self), dbp = dbeta.pointer(T.self), dxp = dx?.pointer(T.self)
-            if T.self == Float.self, PackedChannels.group(inner: inner, channels: c) != nil {
-                PackedChannels.batchNormBackward(x: UnsafeRawPointer(xp).assumingMemoryBound(to: Float.self),
-                                                 g: UnsafeRawPointer(gp).assumingMemoryBound(to: Float.self),
-                                                 r: rp.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                                                 affine: ap.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                                                 mean: UnsafeRawPointer(mp).assumingMemoryBound(to: Float.self),
-                                                 invstd: UnsafeRawPointer(sp).assumingMemoryBound(to: Float.self),
-                                                 weight: wp.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                                                 dgamma: UnsafeMutableRawPointer(dgp).assumingMemoryBound(to: Float.self),
-                                                 dbeta: UnsafeMutableRawPointer(dbp).assumingMemoryBound(to: Float.self),
-                                                 dx: dxp.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: Float.self) },
-                                                 images: n, channels: c, inner: inner, training: training)
-                return
-            }
             Parallel.forEachChunk(c) { _, channels in
                 for ch in channels {
                     let mu = mp[ch], inv = sp[ch]
@@ -145,7 +133,15 @@ public func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: 
                 }
             }
         }
-        g.dtype == .float32 ? backward(Float.self) : backward(Double.self)
+        if packed {
+            PackedChannels.batchNormBackward(x: x.pointer(Float.self), g: g.pointer(Float.self), r: residual?.pointer(Float.self),
+                                             affine: relu ? affine.pointer(Float.self) : nil, mean: mean.pointer(Float.self),
+                                             invstd: invstd.pointer(Float.self), weight: weight?.pointer(Float.self),
+                                             dgamma: dgamma.pointer(Float.self), dbeta: dbeta.pointer(Float.self), dx: dx?.pointer(Float.self),
+                                             images: n, channels: c, inner: inner, training: training)
+        } else {
+            g.dtype == .float32 ? backward(Float.self) : backward(Double.self)
+        }
         var grads: [Tensor?] = [dx]
         if let weight { grads.append(weight.requiresGrad ? dgamma : nil) }
         if let bias { grads.append(bias.requiresGrad ? dbeta : nil) }
@@ -167,18 +163,17 @@ func batchNormApply(_ x: Tensor, affine: Tensor, residual: Tensor?, relu: Bool) 
     func apply<T: TensorScalar>(_: T.Type) {
         let xp = x.pointer(T.self), ap = affine.pointer(T.self), op = out.pointer(T.self)
         let rp: UnsafePointer<T>? = residual.map { UnsafePointer($0.pointer(T.self)) }
-        // The forward pass's kernel for these maps, so that the recomputed output is its bits.
-        if T.self == Float.self, PackedChannels.group(inner: inner, channels: c) != nil {
-            PackedChannels.apply(UnsafeRawPointer(xp).assumingMemoryBound(to: Float.self), UnsafeRawPointer(ap).assumingMemoryBound(to: Float.self),
-                                 rp.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) },
-                                 UnsafeMutableRawPointer(op).assumingMemoryBound(to: Float.self), images: n, channels: c, inner: inner, relu: relu)
-            return
-        }
         Parallel.forEachChunk(c) { _, channels in
             for ch in channels { batchNormApply(xp, ap, rp, op, channel: ch, images: n, channels: c, inner: inner, relu: relu) }
         }
     }
-    x.dtype == .float32 ? apply(Float.self) : apply(Double.self)
+    if x.dtype == .float32 && PackedChannels.group(inner: inner, channels: c) != nil {
+        // The forward pass's kernel for these maps, so that the recomputed output is its bits.
+        PackedChannels.apply(x.pointer(Float.self), affine.pointer(Float.self), residual?.pointer(Float.self), out.pointer(Float.self),
+                             images: n, channels: c, inner: inner, relu: relu)
+    } else {
+        x.dtype == .float32 ? apply(Float.self) : apply(Double.self)
+    }
     return out
 }
 
@@ -397,14 +392,6 @@ func residualGradient(_ g: Tensor, _ x: Tensor, _ r: Tensor, affine: Tensor) -> 
     func kernel<T: TensorScalar>(_: T.Type) {
         let gp = g.pointer(T.self), xp = x.pointer(T.self), rp = UnsafePointer(r.pointer(T.self)), ap = affine.pointer(T.self)
         let dp = d.pointer(T.self)
-        if T.self == Float.self, PackedChannels.group(inner: inner, channels: c) != nil {
-            PackedChannels.residualGradient(g: UnsafeRawPointer(gp).assumingMemoryBound(to: Float.self),
-                                            x: UnsafeRawPointer(xp).assumingMemoryBound(to: Float.self),
-                                            r: UnsafeRawPointer(rp).assumingMemoryBound(to: Float.self),
-                                            affine: UnsafeRawPointer(ap).assumingMemoryBound(to: Float.self),
-                                            into: UnsafeMutableRawPointer(dp).assumingMemoryBound(to: Float.self), images: n, channels: c, inner: inner)
-            return
-        }
         Parallel.forEachChunk(c) { _, channels in
             for ch in channels {
                 let mask = ReLUMask(scale: ap[ch], shift: ap[c + ch], residual: rp)
@@ -423,6 +410,11 @@ func residualGradient(_ g: Tensor, _ x: Tensor, _ r: Tensor, affine: Tensor) -> 
             }
         }
     }
-    g.dtype == .float32 ? kernel(Float.self) : kernel(Double.self)
+    if g.dtype == .float32 && PackedChannels.group(inner: inner, channels: c) != nil {
+        PackedChannels.residualGradient(g: g.pointer(Float.self), x: x.pointer(Float.self), r: r.pointer(Float.self),
+                                        affine: affine.pointer(Float.self), into: d.pointer(Float.self), images: n, channels: c, inner: inner)
+    } else {
+        g.dtype == .float32 ? kernel(Float.self) : kernel(Double.self)
+    }
     return d
 }
