@@ -1,12 +1,13 @@
 /// BatchNorm on small maps, float32: channels packed several to a vector.
 ///
 /// With x [N, C, inner], one image's channels ch ..< ch + 16 / inner are 16 consecutive values
-/// when `inner` divides 16 (ResNet-18-64's 2x2 maps: 4; a BatchNorm over features [N, C]: 1). The per-channel kernels (`channelGradientMoments`, `channelSum`,
-/// `channelAffine`: one call per image and channel) then ran their vector loops not at all and
-/// their scalar tails and horizontal sums once per 4 values: on 2x2 maps, the backward took
-/// 6 times the time per value of 16x16 maps. Here one
-/// 16-lane vector holds a group of channels of one image (lane l: channel ch + l / inner), the
-/// sums run lane by lane over the images, and each channel's lanes are added once at the end.
+/// when `inner` divides 16 (ResNet-18-64's 2x2 maps: 4; a BatchNorm over features [N, C]: 1).
+/// The per-channel kernels (`channelGradientMoments`, `channelSum`, `channelAffine`: one call
+/// per image and channel) then ran their vector loops not at all and their scalar tails and
+/// horizontal sums once per 4 values: on 2x2 maps, the backward took 6 times the time per value
+/// of 16x16 maps. Here one 16-lane vector holds a group of channels of one image (lane l:
+/// channel ch + l / inner), the sums run lane by lane over the images, and each channel's lanes
+/// are added once at the end (`channelTotal`).
 ///
 /// The ReLU mask is recomputed from x (and r) with the forward pass's operations, lane by lane
 /// (`VectorKernels.reluPre`), so it is the forward output's sign bit for bit, as on the
@@ -33,6 +34,20 @@ enum PackedChannels {
         var v = V()
         for lane in 0..<VectorKernels.width { v[lane] = values[first &+ lane / inner] }
         return v
+    }
+
+    /// Channel j's lanes of `v` (lanes j inner ..< (j + 1) inner) added in order, in float64.
+    @inline(__always)
+    static func channelTotal(_ v: V, _ j: Int, inner: Int) -> Double {
+        var total = 0.0
+        for lane in j &* inner..<(j &+ 1) &* inner { total += Double(v[lane]) }
+        return total
+    }
+
+    /// `v` with channel j's lanes set to `value` (the inverse of `channelTotal`'s grouping).
+    @inline(__always)
+    static func setting(_ v: inout V, _ j: Int, inner: Int, to value: Float) {
+        for lane in j &* inner..<(j &+ 1) &* inner { v[lane] = value }
     }
 
     /// out = x scale + shift per channel (`affine` [2, C]: scales, then shifts), then + r and
@@ -80,9 +95,7 @@ enum PackedChannels {
                     // The means in float64 for the running statistics, as on the per-channel path.
                     var mus = SIMD16<Double>()
                     for j in 0..<group {
-                        var sum = 0.0
-                        for lane in j &* inner..<(j &+ 1) &* inner { sum += Double(s[lane]) }
-                        mus[j] = sum / m
+                        mus[j] = channelTotal(s, j, inner: inner) / m
                         mean[first &+ j] = Float(mus[j])
                     }
                     let vmean = lanes(mean, first: first, inner: inner)
@@ -93,9 +106,7 @@ enum PackedChannels {
                     }
                     for j in 0..<group {
                         let ch = first &+ j
-                        var squares = 0.0
-                        for lane in j &* inner..<(j &+ 1) &* inner { squares += Double(t[lane]) }
-                        let variance = squares / m
+                        let variance = channelTotal(t, j, inner: inner) / m
                         if let runningMean, let runningVar {
                             runningMean[ch] = Float((1 - momentum) * Double(runningMean[ch]) + momentum * mus[j])
                             runningVar[ch] = Float((1 - momentum) * Double(runningVar[ch]) + momentum * variance * m / (m - 1))
@@ -149,13 +160,11 @@ enum PackedChannels {
                 var va = zero, vb = zero, vc = zero
                 for j in 0..<group {
                     let ch = first &+ j, inv = invstd[ch]
-                    var sumDy = 0.0, sumDyXhat = 0.0
-                    for lane in j &* inner..<(j &+ 1) &* inner { sumDy += Double(s[lane]); sumDyXhat += Double(t[lane]) }
-                    sumDyXhat *= Double(inv)
+                    let sumDy = channelTotal(s, j, inner: inner), sumDyXhat = channelTotal(t, j, inner: inner) * Double(inv)
                     dbeta[ch] = Float(sumDy); dgamma[ch] = Float(sumDyXhat)
                     let a = (weight?[ch] ?? 1) * inv
                     let b: Float = training ? Float(sumDy / m) : 0, cc: Float = training ? inv * Float(sumDyXhat / m) : 0
-                    for lane in j &* inner..<(j &+ 1) &* inner { va[lane] = a; vb[lane] = b; vc[lane] = cc }
+                    setting(&va, j, inner: inner, to: a); setting(&vb, j, inner: inner, to: b); setting(&vc, j, inner: inner, to: cc)
                 }
                 guard let dx else { continue }
                 for i in 0..<n {
