@@ -15,10 +15,10 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
     precondition(h * w <= Int(Int32.max), "maxPool2d of \(x.shape): a plane too large for Int32 positions")
     let out = Tensor(shape: [n, c, oh, ow], dtype: x.dtype, zeroed: false)
     let keepsIndices = Autograd.enabled && x.requiresGrad
-    // Every entry is written by the forward pass below.
-    var argmax = [Int32](unsafeUninitializedCapacity: keepsIndices ? n * c * oh * ow : 0) { _, count in
-        count = keepsIndices ? n * c * oh * ow : 0
-    }
+    // The argmax positions, every entry written by the forward pass below, in a buffer of the
+    // tensors' pool: as an array, each step's (1.6 MB for the small CNN's first pool) was
+    // mmap-ed and page-faulted in afresh, which took three quarters of that pool's forward.
+    let argmax = keepsIndices ? Storage(byteCount: n * c * oh * ow * MemoryLayout<Int32>.stride, zeroed: false) : nil
     // Output columns whose window lies inside the image horizontally.
     let jLo = Swift.min(ow, (padding.1 + s.1 - 1) / s.1)
     let jHi = Swift.max(jLo, Swift.min(ow, w + padding.1 >= kernel.1 ? (w + padding.1 - kernel.1) / s.1 + 1 : 0))
@@ -26,94 +26,88 @@ public func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil
     // plane's positions fit in Int32.
     func forward<T: TensorScalar>(_: T.Type) {
         let xp = x.pointer(T.self), op = out.pointer(T.self)
-        argmax.withUnsafeMutableBufferPointer { am in
-            // (An empty array's buffer may still have a base address.)
-            let indices = keepsIndices ? am.baseAddress : nil
-            Parallel.forEachChunk(n * c) { _, planes in
-                for plane in planes {
-                    let src = xp + plane &* h &* w, dst = op + plane &* oh &* ow
-                    let arg = indices.map { $0 + plane &* oh &* ow }
-                    if kernel == (2, 2) && s == (2, 2) && padding == (0, 0) {
-                        // The common case, without window bookkeeping.
-                        for i in 0..<oh {
-                            let top = 2 &* i &* w, r0 = src + top, r1 = r0 + w
-                            let out = dst + i &* ow
-                            for j in 0..<ow {
-                                let left = 2 &* j
-                                var best = r0[left], at = top &+ left
-                                pick(&best, &at, r0[left &+ 1], top &+ left &+ 1)
-                                pick(&best, &at, r1[left], top &+ w &+ left)
-                                pick(&best, &at, r1[left &+ 1], top &+ w &+ left &+ 1)
-                                out[j] = best
-                                arg?[i &* ow &+ j] = Int32(truncatingIfNeeded: at)
-                            }
-                        }
-                        continue
-                    }
+        let indices = argmax?.typed(Int32.self)
+        Parallel.forEachChunk(n * c) { _, planes in
+            for plane in planes {
+                let src = xp + plane &* h &* w, dst = op + plane &* oh &* ow
+                let arg = indices.map { $0 + plane &* oh &* ow }
+                if kernel == (2, 2) && s == (2, 2) && padding == (0, 0) {
+                    // The common case, without window bookkeeping.
                     for i in 0..<oh {
-                        let h0 = i &* s.0 &- padding.0
-                        // Window rows inside the image.
-                        let rowLo = Swift.max(0, -h0), rowHi = Swift.min(kernel.0, h &- h0)
-                        @inline(__always) func window(_ j: Int) {
-                            let w0 = j &* s.1 &- padding.1
-                            let colLo = Swift.max(0, -w0), colHi = Swift.min(kernel.1, w &- w0)
-                            guard rowLo < rowHi && colLo < colHi else {
-                                dst[i &* ow &+ j] = -T.infinity
-                                arg?[i &* ow &+ j] = -1
-                                return
-                            }
-                            // The first tap inside the image starts the window (PyTorch's first
-                            // maximum in window order wins ties).
-                            var at = (h0 &+ rowLo) &* w &+ w0 &+ colLo
-                            var best = src[at]
-                            for dh in rowLo..<rowHi {
-                                let line = (h0 &+ dh) &* w &+ w0
-                                for dw in colLo..<colHi { pick(&best, &at, src[line &+ dw], line &+ dw) }
-                            }
-                            dst[i &* ow &+ j] = best
-                            arg?[i &* ow &+ j] = Int32(truncatingIfNeeded: at)
-                        }
-                        guard kernel == (3, 3) && rowLo == 0 && rowHi == kernel.0 else {
-                            for j in 0..<ow { window(j) }
-                            continue
-                        }
-                        for j in 0..<jLo { window(j) }
-                        // 3x3 windows wholly inside: the same taps in the same order, from (h0, w0).
+                        let top = 2 &* i &* w, r0 = src + top, r1 = r0 + w
                         let out = dst + i &* ow
-                        let r0 = h0 &* w, r1 = r0 &+ w, r2 = r1 &+ w
-                        for j in jLo..<jHi {
-                            let w0 = j &* s.1 &- padding.1
-                            var best = src[r0 &+ w0], at = r0 &+ w0
-                            pick(&best, &at, src[r0 &+ w0 &+ 1], r0 &+ w0 &+ 1); pick(&best, &at, src[r0 &+ w0 &+ 2], r0 &+ w0 &+ 2)
-                            pick(&best, &at, src[r1 &+ w0], r1 &+ w0); pick(&best, &at, src[r1 &+ w0 &+ 1], r1 &+ w0 &+ 1)
-                            pick(&best, &at, src[r1 &+ w0 &+ 2], r1 &+ w0 &+ 2); pick(&best, &at, src[r2 &+ w0], r2 &+ w0)
-                            pick(&best, &at, src[r2 &+ w0 &+ 1], r2 &+ w0 &+ 1); pick(&best, &at, src[r2 &+ w0 &+ 2], r2 &+ w0 &+ 2)
+                        for j in 0..<ow {
+                            let left = 2 &* j
+                            var best = r0[left], at = top &+ left
+                            pick(&best, &at, r0[left &+ 1], top &+ left &+ 1)
+                            pick(&best, &at, r1[left], top &+ w &+ left)
+                            pick(&best, &at, r1[left &+ 1], top &+ w &+ left &+ 1)
                             out[j] = best
                             arg?[i &* ow &+ j] = Int32(truncatingIfNeeded: at)
                         }
-                        for j in jHi..<ow { window(j) }
                     }
+                    continue
+                }
+                for i in 0..<oh {
+                    let h0 = i &* s.0 &- padding.0
+                    // Window rows inside the image.
+                    let rowLo = Swift.max(0, -h0), rowHi = Swift.min(kernel.0, h &- h0)
+                    @inline(__always) func window(_ j: Int) {
+                        let w0 = j &* s.1 &- padding.1
+                        let colLo = Swift.max(0, -w0), colHi = Swift.min(kernel.1, w &- w0)
+                        guard rowLo < rowHi && colLo < colHi else {
+                            dst[i &* ow &+ j] = -T.infinity
+                            arg?[i &* ow &+ j] = -1
+                            return
+                        }
+                        // The first tap inside the image starts the window (PyTorch's first
+                        // maximum in window order wins ties).
+                        var at = (h0 &+ rowLo) &* w &+ w0 &+ colLo
+                        var best = src[at]
+                        for dh in rowLo..<rowHi {
+                            let line = (h0 &+ dh) &* w &+ w0
+                            for dw in colLo..<colHi { pick(&best, &at, src[line &+ dw], line &+ dw) }
+                        }
+                        dst[i &* ow &+ j] = best
+                        arg?[i &* ow &+ j] = Int32(truncatingIfNeeded: at)
+                    }
+                    guard kernel == (3, 3) && rowLo == 0 && rowHi == kernel.0 else {
+                        for j in 0..<ow { window(j) }
+                        continue
+                    }
+                    for j in 0..<jLo { window(j) }
+                    // 3x3 windows wholly inside: the same taps in the same order, from (h0, w0).
+                    let out = dst + i &* ow
+                    let r0 = h0 &* w, r1 = r0 &+ w, r2 = r1 &+ w
+                    for j in jLo..<jHi {
+                        let w0 = j &* s.1 &- padding.1
+                        var best = src[r0 &+ w0], at = r0 &+ w0
+                        pick(&best, &at, src[r0 &+ w0 &+ 1], r0 &+ w0 &+ 1); pick(&best, &at, src[r0 &+ w0 &+ 2], r0 &+ w0 &+ 2)
+                        pick(&best, &at, src[r1 &+ w0], r1 &+ w0); pick(&best, &at, src[r1 &+ w0 &+ 1], r1 &+ w0 &+ 1)
+                        pick(&best, &at, src[r1 &+ w0 &+ 2], r1 &+ w0 &+ 2); pick(&best, &at, src[r2 &+ w0], r2 &+ w0)
+                        pick(&best, &at, src[r2 &+ w0 &+ 1], r2 &+ w0 &+ 1); pick(&best, &at, src[r2 &+ w0 &+ 2], r2 &+ w0 &+ 2)
+                        out[j] = best
+                        arg?[i &* ow &+ j] = Int32(truncatingIfNeeded: at)
+                    }
+                    for j in jHi..<ow { window(j) }
                 }
             }
         }
     }
     x.dtype == .float32 ? forward(Float.self) : forward(Double.self)
-    let saved = argmax
     let (inputShape, dtype) = (x.shape, x.dtype)
     return record(out, "maxPool2d", [x]) { g in
         // Each plane is cleared by the thread that fills it, not all of them up front.
         let dx = Tensor(shape: inputShape, dtype: dtype, zeroed: false)
         func backward<T: TensorScalar>(_: T.Type) {
             let gp = g.pointer(T.self), dp = dx.pointer(T.self)
-            saved.withUnsafeBufferPointer { saved in
-                let indices = saved.baseAddress!
-                Parallel.forEachChunk(n * c) { _, planes in
-                    for plane in planes {
-                        let dst = dp + plane &* h &* w, arg = indices + plane &* oh &* ow, src = gp + plane &* oh &* ow
-                        dst.update(repeating: 0, count: h &* w)
-                        for k in 0..<(oh &* ow) where arg[k] >= 0 {
-                            dst[Int(truncatingIfNeeded: arg[k])] += src[k]
-                        }
+            guard let indices = argmax?.typed(Int32.self) else { preconditionFailure("maxPool2d recorded without its argmax") }
+            Parallel.forEachChunk(n * c) { _, planes in
+                for plane in planes {
+                    let dst = dp + plane &* h &* w, arg = indices + plane &* oh &* ow, src = gp + plane &* oh &* ow
+                    dst.update(repeating: 0, count: h &* w)
+                    for k in 0..<(oh &* ow) where arg[k] >= 0 {
+                        dst[Int(truncatingIfNeeded: arg[k])] += src[k]
                     }
                 }
             }

@@ -15,6 +15,7 @@ struct DenseCase: CustomStringConvertible, Sendable {
 /// Maps of 2x2, 1x1, 3x3 and 2x3; stride 1 and 2; padding 0 and 1; with and without bias; batch
 /// 1 and 5; kernels 3x3, 2x2 and 1x3.
 let denseCases: [DenseCase] = [
+    DenseCase(shape: [5, 6, 3, 3], out: 7, kernel: (3, 3), stride: (1, 1), padding: (1, 1), bias: true),
     DenseCase(shape: [5, 6, 2, 2], out: 7, kernel: (3, 3), stride: (1, 1), padding: (1, 1), bias: true),
     DenseCase(shape: [1, 6, 2, 2], out: 7, kernel: (3, 3), stride: (1, 1), padding: (1, 1), bias: false),
     DenseCase(shape: [5, 4, 1, 1], out: 5, kernel: (3, 3), stride: (1, 1), padding: (1, 1), bias: true),
@@ -101,9 +102,10 @@ let denseCases: [DenseCase] = [
         #expect(first == second)
     }
 
-    /// conv2d takes the dense path by itself for ResNet-18's 512-channel 2x2 layer at batch 64
-    /// and for 1x1 maps, not for 16x16 or 3x3 maps (no fewer multiplications), nor for a 2x2
-    /// map at batch 16 (copying the tap matrices would cost more than the multiplications saved), nor with
+    /// conv2d takes the dense path by itself for ResNet-18's 512-channel 2x2 layer at batch 64,
+    /// for 1x1 maps and for 3x3 maps at batch 64 (49 connected pairs against 81 products), not
+    /// for 4x4 or 16x16 maps (larger than the kernel), nor for a 2x2 map at batch 16 or a 3x3
+    /// map at batch 8 (copying the tap matrices would cost more than the multiplications saved), nor with
     /// 8 channels (`ConvAlgorithm.resolved`, which `convolution` switches on); and conv2d's
     /// result is then the forced dense path's, bit for bit.
     @Test func automaticChoice() {
@@ -113,7 +115,9 @@ let denseCases: [DenseCase] = [
         #expect(DensePlan.preferred(geometry(512, 2), batch: 64, outChannels: 512))
         #expect(DensePlan.preferred(geometry(256, 1), batch: 64, outChannels: 256))
         #expect(!DensePlan.preferred(geometry(512, 16), batch: 64, outChannels: 512))
-        #expect(!DensePlan.preferred(geometry(512, 3), batch: 64, outChannels: 512))
+        #expect(DensePlan.preferred(geometry(512, 3), batch: 64, outChannels: 512))
+        #expect(!DensePlan.preferred(geometry(512, 3), batch: 8, outChannels: 512))
+        #expect(!DensePlan.preferred(geometry(512, 4), batch: 64, outChannels: 512))
         #expect(!DensePlan.preferred(geometry(512, 2), batch: 16, outChannels: 512))
         #expect(DensePlan.preferred(geometry(256, 1), batch: 6, outChannels: 256))
         #expect(!DensePlan.preferred(geometry(8, 2), batch: 64, outChannels: 8))
