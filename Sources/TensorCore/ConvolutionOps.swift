@@ -34,12 +34,17 @@ struct ConvPlan {
         // with a column matrix within the band budget, so that it stays in cache between im2col
         // and the GEMM (ResNet-18's stride-2 3x3 layer from 16x16 maps of 64 channels: 32 images,
         // a 4.7 MB column matrix, backward 7.9 -> 7.0 ms with 7 images; forward about 3% faster).
-        // An image of 1024 positions or more is a wide enough GEMM alone: grouped, its output and
+        // An image of 512 positions or more is a wide enough GEMM alone: grouped, its output and
         // output gradient went through `gather` copies (ResNet-18's 7x7 stem at 64x64, 32x32
-        // outputs: 1% of the training step in those copies).
+        // outputs: 1% of the training step in those copies), and pairs of 28x28 or 24x24 images
+        // ran at half the speed of single ones (the small CNN's 3 -> 32 input layer at 28x28,
+        // batch 64: forward 1.0 -> 0.5 ms, forward + backward 2.5 -> 1.25 ms; 8 -> 16 at 22x22,
+        // 484 positions, 2.0 -> 1.5 ms; at 16x16, 3 -> 16 at stride 2, groups of 8 stay faster,
+        // 0.5 against 0.8 ms). The GEMMs on 784 columns stay within OpenBLAS's small-matrix
+        // kernels, which is the likely difference; not isolated.
         let perThread = Swift.max(1, (batch + Parallel.threads - 1) / Parallel.threads)
         let positions = Swift.max(geometry.positions, 1)
-        group = positions >= 1024 ? 1 : Swift.max(1, Swift.min(perThread, 2048 / positions, bandBudget / (geometry.patch * positions)))
+        group = positions >= 512 ? 1 : Swift.max(1, Swift.min(perThread, 2048 / positions, bandBudget / (geometry.patch * positions)))
         banded = group == 1 && !geometry.isPointwise && geometry.patch * geometry.positions > bandBudget
         gather = !banded && GatherTable.preferred(geometry) ? GatherTable(geometry) : nil
     }

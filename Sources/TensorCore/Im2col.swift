@@ -205,6 +205,20 @@ final class GatherTable {
             let offsets = table.baseAddress!
             for c in 0..<g.channels {
                 pad(x + c &* plane, into: padded)
+                if g.strideH == 1 && g.strideW == 1 {
+                    // At stride 1 a tap's row of outputs reads one run of the padded plane
+                    // (offsets (oh + kh) * paddedWidth + kw + ow): row copies instead of a load
+                    // per value through the table, the same values.
+                    for kh in 0..<g.kernelH {
+                        for kw in 0..<g.kernelW {
+                            let dst = col + (c &* taps &+ kh &* g.kernelW &+ kw) &* ldcol
+                            for oh in 0..<g.outH {
+                                copyRun(dst + oh &* g.outW, padded + ((oh &+ kh) &* paddedWidth &+ kw), g.outW)
+                            }
+                        }
+                    }
+                    continue
+                }
                 for tap in 0..<taps {
                     let dst = col + (c &* taps &+ tap) &* ldcol, from = offsets + tap &* P
                     for p in 0..<P { dst[p] = padded[Int(truncatingIfNeeded: from[p])] }

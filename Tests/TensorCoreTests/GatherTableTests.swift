@@ -6,7 +6,9 @@ import Testing
 /// against a direct definition of the column matrix.
 @Suite struct GatherTableTests {
     /// Geometries of the nets: 3x3 at stride 1 and 2, the 7x7 stride-2 stem, a 1x1 stride-2
-    /// shortcut, a 4x4 stride-2 transposed convolution's (explicit output size), odd sizes.
+    /// shortcut, a 4x4 stride-2 transposed convolution's (explicit output size), odd sizes; at
+    /// stride 1 (unfolded by row copies) the small CNN's 3-channel 28x28 input layer and rows
+    /// of one output.
     static let geometries: [ConvGeometry] = [
         ConvGeometry(channels: 3, height: 7, width: 7, kernel: (3, 3), stride: (1, 1), padding: (1, 1)),
         ConvGeometry(channels: 2, height: 9, width: 6, kernel: (3, 3), stride: (2, 2), padding: (1, 1)),
@@ -14,6 +16,8 @@ import Testing
         ConvGeometry(channels: 4, height: 8, width: 8, kernel: (1, 1), stride: (2, 2), padding: (0, 0)),
         ConvGeometry(channels: 3, height: 10, width: 10, kernel: (4, 4), stride: (2, 2), padding: (1, 1), outputSize: (5, 5)),
         ConvGeometry(channels: 2, height: 5, width: 3, kernel: (2, 3), stride: (1, 2), padding: (0, 1)),
+        ConvGeometry(channels: 3, height: 28, width: 28, kernel: (3, 3), stride: (1, 1), padding: (1, 1)),
+        ConvGeometry(channels: 2, height: 3, width: 2, kernel: (2, 2), stride: (1, 1), padding: (1, 0)),
     ]
 
     static func image(_ g: ConvGeometry) -> [Float] {
@@ -89,5 +93,22 @@ import Testing
         #expect(ConvPlan(geometry: strided, batch: 4, outChannels: 8).gather != nil)
         #expect(ConvPlan(geometry: wide, batch: 4, outChannels: 8).gather == nil)
         #expect(ConvPlan(geometry: strided, batch: 1, outChannels: 8, bandBudget: 64).gather == nil)
+    }
+
+    /// Images of 512 output positions or more form a GEMM alone (28x28: the small CNN's input
+    /// layer); smaller ones share one, up to about 2048 columns and within the band budget
+    /// (22x22: 2048 / 484 = 4 images; 16x16: 8; 7x7 maps of 64 channels: 9, the band budget's
+    /// 262144 / (576 x 49), not 2048 / 49 = 41).
+    @Test func imagesPerGEMM() {
+        Parallel.threads = 2
+        func plan(_ size: Int, stride: Int = 1, channels: Int = 3) -> ConvPlan {
+            ConvPlan(geometry: ConvGeometry(channels: channels, height: size, width: size, kernel: (3, 3), stride: (stride, stride),
+                                            padding: (1, 1)), batch: 64, outChannels: 32)
+        }
+        #expect(plan(28).group == 1)
+        #expect(plan(23).group == 1)
+        #expect(plan(22).group == 4)
+        #expect(plan(32, stride: 2).group == 8)
+        #expect(plan(7, channels: 64).group == 9)
     }
 }
