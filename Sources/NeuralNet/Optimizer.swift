@@ -102,14 +102,49 @@ public final class SGD: Optimizer {
             state["momentum_buffer"] = buffer
             let b = buffer.pointer(T.self)
             Parallel.forEachChunk(n, grain: Optimizer.grain) { _, range in
-                for i in range {
+                var i = range.lowerBound
+                if T.self == Float.self {
+                    i = SGD.momentumLanes(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self),
+                                          UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
+                                          UnsafeMutableRawPointer(b).assumingMemoryBound(to: Float.self), range,
+                                          decay: Float(wd), mu: Float(momentum), keep: Float(1 - dampening), rate: Float(lr),
+                                          first: first, nesterov: nesterov)
+                }
+                while i < range.upperBound {
                     let d = g[i] + decay * p[i]
                     b[i] = first ? d : mu * b[i] + keep * d
                     p[i] -= rate * (nesterov ? d + mu * b[i] : b[i])
+                    i += 1
                 }
             }
         }
         value.dtype == .float32 ? kernel(Float.self) : kernel(Double.self)
+    }
+}
+
+extension SGD {
+    /// The momentum update of values range.lowerBound ..< (the last whole vector), 16 float32
+    /// lanes at a time with the scalar loop's operations in its order (no fused multiply-adds),
+    /// so the same values; returns where the scalar loop takes over. The compiler left that loop
+    /// scalar, testing `first` and `nesterov` per value: 3% of ResNet-18-64's training step.
+    @inline(__always)
+    static func momentumLanes(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ b: UnsafeMutablePointer<Float>,
+                              _ range: Range<Int>, decay: Float, mu: Float, keep: Float, rate: Float,
+                              first: Bool, nesterov: Bool) -> Int {
+        typealias V = SIMD16<Float>
+        @inline(__always) func load(_ q: UnsafePointer<Float>) -> V { UnsafeRawPointer(q).loadUnaligned(as: V.self) }
+        @inline(__always) func store(_ v: V, _ q: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(q).storeBytes(of: v, as: V.self) }
+        let vDecay = V(repeating: decay), vMu = V(repeating: mu), vKeep = V(repeating: keep), vRate = V(repeating: rate)
+        var i = range.lowerBound
+        while i &+ V.scalarCount <= range.upperBound {
+            let value = load(p + i)
+            let d = load(g + i) + vDecay * value
+            let velocity = first ? d : vMu * load(b + i) + vKeep * d
+            store(velocity, b + i)
+            store(value - vRate * (nesterov ? d + vMu * velocity : velocity), p + i)
+            i &+= V.scalarCount
+        }
+        return i
     }
 }
 
