@@ -107,7 +107,7 @@ public final class SGD: Optimizer {
                     i = SGD.momentumLanes(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self),
                                           UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
                                           UnsafeMutableRawPointer(b).assumingMemoryBound(to: Float.self), range,
-                                          decay: Float(wd), mu: Float(momentum), keep: Float(1 - dampening), rate: Float(lr),
+                                          decay: decay as! Float, mu: mu as! Float, keep: keep as! Float, rate: rate as! Float,
                                           first: first, nesterov: nesterov)
                 }
                 while i < range.upperBound {

@@ -30,8 +30,8 @@ import Testing
     /// ResNet's stem pool (3x3, stride 2, padding 1) on even and odd sizes, a 3x3 window at
     /// stride 1 without padding (every window inside), a 2x3 window with padding on one axis
     /// and unequal strides, a 4x4 map that a 3x3 window at stride 2 covers with edges only, and
-    /// 2x2 windows at stride 2 on rows that take 8 and 4 windows a vector and a scalar rest
-    /// (28, 14 and 40 wide), on odd sizes (7x7, 3x3: the last row and column unread).
+    /// 2x2 windows at stride 2 (their own loop) on the small CNN's 28x28, 14x14, 7x7 and 3x3 maps
+    /// (odd sizes: the last row and column unread) and on a 5x40 map.
     @Test(arguments: [([2, 3, 16, 16], (3, 3), (2, 2), (1, 1)), ([1, 2, 9, 7], (3, 3), (2, 2), (1, 1)),
                       ([2, 2, 6, 5], (3, 3), (1, 1), (0, 0)), ([1, 3, 7, 9], (2, 3), (1, 2), (1, 0)),
                       ([1, 1, 4, 4], (3, 3), (2, 2), (1, 1)), ([2, 3, 28, 28], (2, 2), (2, 2), (0, 0)),
@@ -51,8 +51,8 @@ import Testing
 
     /// The gradient of 2x2 stride-2 pooling goes to each window's first maximum in the order
     /// top left, top right, bottom left, bottom right (PyTorch's), on values with many ties
-    /// (three levels) and rows whose windows run 8 and 4 a vector, then one at a time. The
-    /// expected gradient is worked out here window by window.
+    /// (three levels), through the argmax positions the forward pass keeps in a pooled buffer,
+    /// on even and odd sizes. The expected gradient is worked out here window by window.
     @Test(arguments: [[2, 3, 12, 28], [1, 2, 7, 7], [1, 1, 6, 40]])
     func gradientToFirstMaximum(shape: [Int]) {
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
